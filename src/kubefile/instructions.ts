@@ -41,6 +41,7 @@ export interface EnvInstruction extends Base {
 }
 export interface LabelInstruction extends Base {
   readonly kind: 'LABEL';
+  /** Raw `[key, value]` pairs in order; keys may be quoted, so expand both. */
   readonly pairs: readonly (readonly [string, string])[];
 }
 export interface CopyInstruction extends Base {
