@@ -1,0 +1,82 @@
+import { type ClusterMeta, clusterLabels, readClusterMeta } from '../image/cluster-labels.js';
+import type { Digest } from '../image/digest.js';
+import { MediaType } from '../image/media-types.js';
+import type { Descriptor, HistoryEntry, ImageConfig, Manifest, Platform } from '../image/types.js';
+
+/** One layer of the image being built, with the history entry that explains it. */
+export interface StateLayer {
+  readonly descriptor: Descriptor;
+  readonly diffId: Digest;
+}
+
+/**
+ * The image as the build goes along: layers, history, env, labels and the cluster metadata.
+ * Starts from the base image's config so everything the base had is inherited.
+ */
+export class ImageState {
+  readonly layers: StateLayer[] = [];
+  readonly history: HistoryEntry[] = [];
+  readonly env = new Map<string, string>();
+  readonly labels = new Map<string, string>();
+  readonly cmds: string[] = [];
+  args: Record<string, string> = {};
+  private lastCreated: string;
+
+  constructor(base?: { manifest: Manifest; config: ImageConfig }) {
+    this.lastCreated = base?.config.created ?? new Date(0).toISOString();
+    if (!base) return;
+    base.manifest.layers.forEach((d, i) => {
+      const diffId = base.config.rootfs.diff_ids[i];
+      if (diffId) this.layers.push({ descriptor: d, diffId });
+    });
+    this.history.push(...(base.config.history ?? []));
+    for (const kv of base.config.config?.Env ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) this.env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    for (const [k, v] of Object.entries(base.config.config?.Labels ?? {})) this.labels.set(k, v);
+    const meta = readClusterMeta(base.config);
+    this.cmds.push(...meta.cmds);
+    this.args = { ...meta.args };
+  }
+
+  /** Records a step that added a layer (or, with `layer` null, changed nothing on disk). */
+  addLayerStep(layer: StateLayer | null, createdBy: string, created: string): void {
+    if (layer) this.layers.push(layer);
+    this.history.push({ created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }) });
+    this.lastCreated = created;
+  }
+
+  /** Records a step that changes only the config (ARG, ENV, LABEL, CMD). */
+  addConfigStep(createdBy: string, created?: string): void {
+    this.history.push({ created: created ?? this.lastCreated, created_by: createdBy, empty_layer: true });
+  }
+
+  /** The image config and manifest; `meta` adds the sealer labels. */
+  finish(opts: { platform: Platform; created?: string; meta: Omit<ClusterMeta, 'cmds' | 'args'> }): {
+    config: ImageConfig;
+    manifest: (c: Descriptor) => Manifest;
+  } {
+    const labels = clusterLabels(Object.fromEntries(this.labels), { ...opts.meta, cmds: this.cmds, args: this.args });
+    const config: ImageConfig = {
+      created: opts.created ?? this.lastCreated,
+      architecture: opts.platform.architecture,
+      os: opts.platform.os,
+      ...(opts.platform.variant ? { variant: opts.platform.variant } : {}),
+      config: { Env: [...this.env].map(([k, v]) => `${k}=${v}`), Labels: sortKeys(labels) },
+      rootfs: { type: 'layers', diff_ids: this.layers.map((l) => l.diffId) },
+      history: this.history,
+    };
+    const manifest = (c: Descriptor): Manifest => ({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: c,
+      layers: this.layers.map((l) => l.descriptor),
+    });
+    return { config, manifest };
+  }
+}
+
+function sortKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,105 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadPlan } from '../../build/build.js';
+import { UsageError } from '../../errors.js';
+import { modeByName } from '../../modes/index.js';
+import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
+import type { Compression } from '../../rootfs/compression.js';
+import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
+import { collect, examples, parseKeyValue, parseTimestamp } from '../options.js';
+
+interface BuildFlags {
+  tag: string[];
+  file?: string;
+  buildArg: string[];
+  mode: string;
+  platform?: string;
+  cache: boolean;
+  pull: string;
+  timestamp?: string;
+  iidfile?: string;
+  compression: string;
+  diffMethod: string;
+  maxPullProcs?: string;
+  dryRun?: boolean;
+  format: string;
+}
+
+/** `sealer build`: Kubefile + context → cluster image in the local store. */
+export function registerBuild(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('build')
+    .summary('build a cluster image from a Kubefile')
+    .argument('[context]', 'build context directory', '.')
+    .option('-t, --tag <name>', 'name of the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'Kubefile path (default: CONTEXT/Kubefile)')
+    .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect, [])
+    .option('-m, --mode <mode>', 'build mode: lite, local, container or cloud', 'lite')
+    .option('--platform <os/arch[,...]>', 'target platform(s); several make a multi-arch index')
+    .option('--no-cache', 'do not use the build cache')
+    .option('--pull <policy>', 'pull the base image: missing, always or never', 'missing')
+    .option('--timestamp <epoch>', 'set every timestamp to this (seconds); default SOURCE_DATE_EPOCH')
+    .option('--iidfile <file>', 'write the image digest to this file')
+    .option('--compression <algo>', 'layer compression: gzip, zstd or none', 'gzip')
+    .option('--diff-method <method>', 'how RUN changes are captured: auto, overlay or snapshot', 'auto')
+    .option('--max-pull-procs <n>', 'container images pulled at once during collection')
+    .option('--dry-run', 'list the container images the build would collect, store nothing')
+    .option('--format <format>', 'result format: text or json', 'text')
+    .addHelpText(
+      'after',
+      examples([
+        ['Build the Kubefile in the current directory', 'sealer build -t my-app:v1 .'],
+        ['Build with a build argument and another Kubefile', 'sealer build -f Kubefile.prod --build-arg VERSION=1.2 -t my-app:v1.2 .'],
+        ['Reproducible build', 'sealer build --timestamp 0 -t my-app:v1 .'],
+        ['Multi-arch image', 'sealer build --platform linux/amd64,linux/arm64 -t my-app:v1 .'],
+      ]),
+    )
+    .action(async (context: string, flags: BuildFlags) => {
+      const g = globals();
+      if (flags.tag.length === 0 && !flags.dryRun) throw new UsageError('build needs a name: -t NAME', 'sealer build -t my-app:v1 .');
+      const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
+      const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
+      oneOf(flags.pull, ['missing', 'always', 'never'], '--pull');
+      const mode = modeByName(flags.mode);
+      const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
+      const contextDir = path.resolve(context);
+      const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
+      const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
+      const store = await openStore(g);
+      const result = await mode.build(
+        {
+          store,
+          contextDir,
+          ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}),
+          tags: flags.tag,
+          buildArgs,
+          noCache: flags.cache === false,
+          compression,
+          ...(timestamp !== undefined ? { timestamp } : {}),
+          platforms: flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()],
+          diffMethod,
+          hostEnv: hostEnv(),
+          mode: mode.name,
+          reporter: reporterFor(g),
+        },
+        plan,
+      );
+      if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
+      if (flags.format === 'json') {
+        printJson({
+          digest: result.descriptor.digest,
+          names: result.names,
+          steps: result.platforms[0]?.steps ?? [],
+        });
+      } else {
+        for (const n of result.names) print(`Built ${n}`);
+        print(result.descriptor.digest);
+      }
+    });
+}
+
+function oneOf(value: string, allowed: readonly string[], flag: string): string {
+  if (!allowed.includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+  return value;
+}

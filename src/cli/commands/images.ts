@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { findImage, inspectImage, listImages, shortName } from '../../image/catalog.js';
+import { formatReference, parseReference } from '../../image/reference.js';
+import { removeImages } from '../../image/remove.js';
+import { type GlobalOptions, openStore, print, printJson } from '../context.js';
+import { formatBytes } from '../render/progress.js';
+import { table } from '../render/table.js';
+import { examples } from '../options.js';
+
+/** `images`, `inspect`, `tag`, `rmi` and `prune`: the local store. */
+export function registerImageCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('images')
+    .summary('list cluster images in the local store')
+    .option('--format <format>', 'text or json', 'text')
+    .option('-q, --quiet', 'print digests only')
+    .addHelpText('after', examples([['List images as JSON', 'sealer images --format json']]))
+    .action(async (flags: { format: string; quiet?: boolean }) => {
+      const rows = await listImages(await openStore(globals()));
+      if (flags.format === 'json') return printJson(rows);
+      if (flags.quiet) return print(rows.map((r) => r.digest).join('\n'));
+      print(
+        table(
+          ['IMAGE NAME', 'DIGEST', 'PLATFORMS', 'CREATED', 'SIZE'],
+          rows.map((r) => [r.name, r.digest.slice(7, 19), r.platforms.join(','), r.created.replace(/\.\d+Z$/, 'Z'), formatBytes(r.size)]),
+        ),
+      );
+    });
+
+  program
+    .command('inspect')
+    .summary('show the manifest, config, CMDs, ARGs, layers and collected images of an image')
+    .argument('<image>', 'name or digest')
+    .option('--format <format>', 'json (text is the same JSON)', 'json')
+    .addHelpText('after', examples([['Show the CMDs of an image', "sealer inspect my-app:v1 | jq '.platforms[0].cmds'"]]))
+    .action(async (image: string) => {
+      printJson(await inspectImage(await openStore(globals()), image));
+    });
+
+  program
+    .command('tag')
+    .summary('give an image another name')
+    .argument('<source>', 'existing name or digest')
+    .argument('<target>', 'new name')
+    .addHelpText('after', examples([['Name an image for a private registry', 'sealer tag my-app:v1 registry.example.com/team/my-app:v1']]))
+    .action(async (source: string, target: string) => {
+      const store = await openStore(globals());
+      const img = await findImage(store, source);
+      const name = formatReference(parseReference(target));
+      await store.tag(name, img.descriptor);
+      print(`Tagged ${shortName(img.name)} as ${shortName(name)}`);
+    });
+
+  program
+    .command('rmi')
+    .summary('remove images from the local store')
+    .argument('<images...>', 'names or digests')
+    .option('-f, --force', 'remove even when another image is built on it')
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText('after', examples([['Remove two images', 'sealer rmi my-app:v1 my-app:v2']]))
+    .action(async (images: string[], flags: { force?: boolean; format: string }) => {
+      const res = await removeImages(await openStore(globals()), images, flags.force === true);
+      if (flags.format === 'json') return printJson(res);
+      for (const r of res.removed) print(`Untagged: ${shortName(r.name)}`);
+      print(`Freed ${formatBytes(res.freedBytes)}`);
+    });
+
+  program
+    .command('prune')
+    .summary('delete blobs no image uses, stale build cache and interrupted temp files')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (flags: { format: string }) => {
+      const store = await openStore(globals());
+      const res = await store.gc();
+      if (flags.format === 'json') return printJson(res);
+      print(`Deleted ${res.blobs} blobs, freed ${formatBytes(res.bytes)}`);
+    });
+}

@@ -1,0 +1,46 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { LayoutStore } from '../image/layout-store.js';
+import type { Reporter } from '../report/events.js';
+import { type ProgressMode, progressReporter } from './render/progress.js';
+
+/** Options every command shares (defined once on the root command). */
+export interface GlobalOptions {
+  readonly root?: string;
+  readonly progress: ProgressMode;
+  readonly debug: boolean;
+}
+
+/** The data root: --root, then SEALER_ROOT, then /var/lib/sealer for root, else XDG data home. */
+export function dataRoot(opts: GlobalOptions): string {
+  if (opts.root) return path.resolve(opts.root);
+  if (process.env.SEALER_ROOT) return path.resolve(process.env.SEALER_ROOT);
+  if (process.getuid?.() === 0) return '/var/lib/sealer';
+  const xdg = process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share');
+  return path.join(xdg, 'sealer');
+}
+
+/** Opens the local store. */
+export function openStore(opts: GlobalOptions): Promise<LayoutStore> {
+  return LayoutStore.open(dataRoot(opts));
+}
+
+/** The stderr progress reporter the options ask for. */
+export function reporterFor(opts: GlobalOptions): Reporter {
+  return progressReporter(process.stderr, opts.progress, opts.debug);
+}
+
+/** The environment as a plain record of strings. */
+export function hostEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Writes a result to stdout. */
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Writes a JSON result to stdout. */
+export function printJson(data: unknown): void {
+  process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { describeError, InternalError, UsageError, UserError } from '../errors.js';
+import type { GlobalOptions } from './context.js';
+import { registerBuild } from './commands/build.js';
+import { registerImageCommands } from './commands/images.js';
+import type { ProgressMode } from './render/progress.js';
+
+/**
+ * The `sealer` command. This file is the only place that reads argv, sets the exit code and
+ * turns errors into messages: a UserError prints its chain of causes (exit 1), a UsageError
+ * adds the usage (exit 2), anything else is a bug (exit 70, stack shown with --debug).
+ */
+const program = new Command('sealer')
+  .description('Build, move and run cluster images: a whole Kubernetes delivery in one OCI image')
+  .option('--root <dir>', 'data root (default /var/lib/sealer for root, else $XDG_DATA_HOME/sealer; env SEALER_ROOT)')
+  .option('--progress <mode>', 'progress on stderr: auto, plain, json or quiet', 'auto')
+  .option('-d, --debug', 'show debug output and stack traces')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const globals = (): GlobalOptions => {
+  const o = program.opts<{ root?: string; progress: string; debug?: boolean }>();
+  const progress = o.progress === 'auto' ? 'plain' : o.progress;
+  if (!['plain', 'json', 'quiet'].includes(progress)) throw new UsageError(`--progress must be auto, plain, json or quiet`);
+  return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true };
+};
+
+registerBuild(program, globals);
+registerImageCommands(program, globals);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = report(err);
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  const debug = process.argv.includes('--debug') || process.argv.includes('-d');
+  if (err instanceof UsageError) {
+    process.stderr.write(`Error: ${describeError(err)}\n${err.usage ? `Usage: ${err.usage}\n` : ''}`);
+    return 2;
+  }
+  if (err instanceof UserError || isUserCause(err)) {
+    process.stderr.write(`Error: ${describeError(err)}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+  const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
+  process.stderr.write(`Error (${kind}): ${describeError(err)}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  else process.stderr.write('This may be a bug in sealer; run again with --debug for details.\n');
+  return 70;
+}
+
+/** Errors from libraries (I/O, network) wrapped with context count as the user's to act on. */
+function isUserCause(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; cur instanceof Error && i < 10; i++, cur = cur.cause) {
+    if (cur instanceof UserError) return true;
+    const code = (cur as NodeJS.ErrnoException).code;
+    if (code && /^E[A-Z]+$/.test(code)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { Duplex, PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip, gzip } from 'node:zlib';
+import { MediaType } from '../image/media-types.js';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** The OCI layer media type for a compression. */
+export function layerMediaType(c: Compression): string {
+  return c === 'gzip' ? MediaType.ociLayerGzip : c === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
+}
+
+const gzipAsync = promisify(gzip);
+const CHUNK = 2 << 20;
+const IN_FLIGHT = 4;
+
+/**
+ * gzip on every core: the input is cut into 2 MiB chunks, each compressed on libuv's thread
+ * pool as its own gzip member, and the members are written in order. A concatenation of gzip
+ * members is one valid gzip stream (RFC 1952 §2.2), read by Go, zlib, GNU tar and Python alike;
+ * the ratio loss from the cut dictionary is well under 1%. Output is deterministic (mtime 0).
+ */
+export class ParallelGzip extends Transform {
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  private readonly queue: Promise<Buffer>[] = [];
+
+  constructor(private readonly level = 6) {
+    super({ highWaterMark: CHUNK });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+    if (this.pendingSize < CHUNK) {
+      cb();
+      return;
+    }
+    this.submit(Buffer.concat(this.pending));
+    this.drainQueue(IN_FLIGHT - 1).then(() => cb(), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.pendingSize > 0 || this.queue.length === 0) this.submit(Buffer.concat(this.pending));
+    this.drainQueue(0).then(() => cb(), cb);
+  }
+
+  private submit(buf: Buffer): void {
+    this.pending = [];
+    this.pendingSize = 0;
+    this.queue.push(gzipAsync(buf, { level: this.level }));
+  }
+
+  /** Writes finished members, oldest first, until at most `keep` are still compressing. */
+  private async drainQueue(keep: number): Promise<void> {
+    while (this.queue.length > keep) {
+      const out = await this.queue.shift()!;
+      this.push(out);
+    }
+  }
+}
+
+/** A stream that compresses with `c`. zstd runs the `zstd` command on both cores. */
+export function compressor(c: Compression, level?: number): Duplex {
+  if (c === 'gzip') return new ParallelGzip(level ?? 6);
+  if (c === 'zstd') return processStream('zstd', ['-q', '-c', `-${level ?? 3}`, '-T2']);
+  return new PassThrough({ highWaterMark: CHUNK });
+}
+
+/** A stream that undoes the compression a layer media type names. */
+export function decompressor(mediaType: string): Duplex {
+  if (mediaType.endsWith('gzip')) return createGunzip({ chunkSize: 1 << 20 });
+  if (mediaType.endsWith('zstd')) return processStream('zstd', ['-q', '-d', '-c']);
+  return new PassThrough({ highWaterMark: CHUNK });
+}
+
+/** Wraps a filter command (stdin → stdout) as a Duplex; a failed exit becomes a stream error. */
+function processStream(cmd: string, args: string[]): Duplex {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout as Readable });
+  child.on('error', (err) => duplex.destroy(new Error(`running ${cmd}: ${err.message}`)));
+  child.on('close', (code) => {
+    if (code !== 0) duplex.destroy(new Error(`${cmd} exited ${code}: ${Buffer.concat(stderr).toString().trim()}`));
+  });
+  return duplex;
+}

@@ -1,0 +1,98 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, link, lstat, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, type Header } from 'tar-stream';
+import { decompressor } from './compression.js';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry.js';
+import { layerPathParts, PathEscapeError, secureParent } from './secure-join.js';
+
+/**
+ * Applies one layer blob onto `root` as an OCI runtime would: entries are written, whiteouts
+ * delete what lower layers put there, opaque markers empty a directory of lower content.
+ * Paths that are absolute, climb with `..`, or reach through symlinks out of `root` never
+ * write outside it. Devices and FIFOs are skipped (a rootfs has no use for them).
+ */
+export async function applyLayer(root: string, blob: Readable, mediaType: string): Promise<void> {
+  const ex = extract();
+  const createdHere = new Set<string>();
+  const dirTimes: [string, Date][] = [];
+  ex.on('entry', (header, source, next) => {
+    const stream = source as unknown as Readable;
+    applyEntry(root, header, stream, createdHere, dirTimes).then(() => next(), (err: unknown) => {
+      stream.resume();
+      next(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+  await pipeline(blob, decompressor(mediaType), ex as unknown as NodeJS.WritableStream);
+  // Directory mtimes last, since writing their children changed them.
+  for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime).catch(() => {});
+}
+
+async function applyEntry(
+  root: string,
+  h: Header,
+  body: Readable,
+  createdHere: Set<string>,
+  dirTimes: [string, Date][],
+): Promise<void> {
+  const parts = layerPathParts(h.name);
+  if (parts.length === 0) {
+    body.resume();
+    return;
+  }
+  const base = parts[parts.length - 1]!;
+  const parent = await secureParent(root, parts);
+  await mkdir(parent, { recursive: true });
+  const relParent = parts.slice(0, -1).join('/');
+  if (base === OPAQUE_MARKER) {
+    body.resume();
+    for (const child of await readdir(parent)) {
+      const rel = relParent ? `${relParent}/${child}` : child;
+      if (!createdHere.has(rel)) await rm(path.join(parent, child), { recursive: true, force: true });
+    }
+    return;
+  }
+  if (base.startsWith(WHITEOUT_PREFIX)) {
+    body.resume();
+    await rm(path.join(parent, base.slice(WHITEOUT_PREFIX.length)), { recursive: true, force: true });
+    return;
+  }
+  const target = path.join(parent, base);
+  createdHere.add(parts.join('/'));
+  const mode = (h.mode ?? 0o644) & 0o7777;
+  const mtime = h.mtime ?? new Date(0);
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !(existing.isDirectory() && h.type === 'directory')) {
+    await rm(target, { recursive: true, force: true });
+  }
+  switch (h.type) {
+    case 'directory':
+      await mkdir(target, { recursive: true });
+      await chmod(target, mode);
+      dirTimes.push([target, mtime]);
+      body.resume();
+      return;
+    case 'file':
+    case 'contiguous-file':
+      await pipeline(body, createWriteStream(target, { mode }));
+      await chmod(target, mode);
+      await utimes(target, mtime, mtime);
+      return;
+    case 'symlink':
+      body.resume();
+      await symlink(h.linkname ?? '', target);
+      return;
+    case 'link': {
+      body.resume();
+      const linkParts = layerPathParts(h.linkname ?? '');
+      const source = path.join(await secureParent(root, linkParts), linkParts[linkParts.length - 1] ?? '');
+      if (!source.startsWith(root + path.sep)) throw new PathEscapeError(`hard link ${h.name} points outside the rootfs`);
+      await link(source, target);
+      return;
+    }
+    default:
+      body.resume();
+  }
+}

@@ -1,0 +1,48 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { tempName } from '../image/atomic-file.js';
+import { type Digest, DigestingStream } from '../image/digest.js';
+import type { LayoutStore } from '../image/layout-store.js';
+import type { Descriptor } from '../image/types.js';
+import { type Compression, compressor, layerMediaType } from './compression.js';
+import type { LayerEntry } from './entry.js';
+import { type TarOptions, writeTar } from './tar-writer.js';
+
+/** A layer as stored: its blob descriptor and the digest of its uncompressed tar. */
+export interface BuiltLayer {
+  readonly descriptor: Descriptor;
+  readonly diffId: Digest;
+  readonly uncompressedSize: number;
+}
+
+export interface LayerBlobOptions extends TarOptions {
+  readonly compression: Compression;
+  readonly level?: number;
+}
+
+/**
+ * Streams entries into a layer blob in the store: tar → diffID hash → compressor → digest hash
+ * → temp file → rename. One pass over the data; nothing is held in memory but the read-ahead.
+ */
+export async function writeLayerBlob(
+  store: LayoutStore,
+  entries: readonly LayerEntry[],
+  opts: LayerBlobOptions,
+): Promise<BuiltLayer> {
+  const tmp = tempName(store.tmpDir(), 'layer');
+  const diff = new DigestingStream();
+  const blob = new DigestingStream();
+  try {
+    await pipeline(writeTar(entries, opts), diff, compressor(opts.compression, opts.level), blob, createWriteStream(tmp));
+    await store.adoptFile(tmp, blob.digest());
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return {
+    descriptor: { mediaType: layerMediaType(opts.compression), digest: blob.digest(), size: blob.size() },
+    diffId: diff.digest(),
+    uncompressedSize: diff.size(),
+  };
+}
