@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { CommandFailedError } from './errors.js';
+import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
+import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
+import { isReadable, OutputCollector } from './output.js';
+import { describeCommand, wrapCommand } from './shell.js';
+import { uploadTreeVia } from './tree-upload.js';
+
+/**
+ * The machine sealer runs on. An argv without env runs directly (no shell); anything else runs
+ * through `sh -c` with the same wrapping as over SSH, so both hosts behave alike.
+ */
+export class LocalHost implements Host {
+  readonly name = 'local';
+
+  async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.execRaw(command, opts);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+  }
+
+  execRaw(command: Command, opts: ExecOptions = {}): Promise<RawExecResult> {
+    const hasEnv = opts.env !== undefined && Object.keys(opts.env).length > 0;
+    const direct = typeof command !== 'string' && !hasEnv && command.length > 0;
+    const [file, ...args] = direct ? (command as readonly string[]) : ['sh', '-c', wrapCommand(command, opts.env)];
+    return new Promise<RawExecResult>((resolve, reject) => {
+      if (opts.signal?.aborted) return reject(opts.signal.reason);
+      const child = spawn(file ?? 'sh', args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+        ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}),
+      });
+      const out = new OutputCollector(opts.onOutput);
+      let failure: unknown;
+      child.stdout.on('data', (c: Buffer) => out.stdout(c));
+      child.stderr.on('data', (c: Buffer) => out.stderr(c));
+      child.on('error', (e) => {
+        failure ??= e;
+      });
+      child.stdin.on('error', () => {
+        // EPIPE when the command exits without reading all of stdin; the exit code tells the story.
+      });
+      const stdin = opts.stdin;
+      if (isReadable(stdin)) {
+        stdin.on('error', (e) => {
+          failure ??= e;
+          child.kill('SIGKILL');
+        });
+        stdin.pipe(child.stdin);
+      } else {
+        child.stdin.end(stdin);
+      }
+      child.on('close', (code, sig) => {
+        if (isReadable(stdin)) {
+          stdin.unpipe(child.stdin);
+          if (!stdin.readableEnded) stdin.destroy();
+        }
+        if (failure !== undefined) {
+          if (opts.signal?.aborted) return reject(opts.signal.reason);
+          return reject(failure);
+        }
+        const exit = code ?? -1;
+        if (exit !== 0 && !opts.allowFailure) {
+          const stdout = out.stdoutBytes().toString('utf8');
+          const detail = sig ? `${out.stderrText()}\n(signal ${sig})` : out.stderrText();
+          return reject(new CommandFailedError(this.name, describeCommand(command, opts.env), exit, { stderr: detail, stdout }));
+        }
+        resolve({ code: exit, stdout: out.stdoutBytes(), stderr: out.stderrText() });
+      });
+    });
+  }
+
+  upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return uploadFileVia(this, localPath, remotePath, opts.signal);
+  }
+
+  uploadTree(localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
+    return uploadTreeVia(this, localDir, remoteDir, opts);
+  }
+
+  readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    return readFileVia(this, remotePath, opts.signal);
+  }
+
+  writeFile(
+    remotePath: string,
+    data: Uint8Array | string,
+    opts: { mode?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return writeFileVia(this, remotePath, data, opts.mode, opts.signal);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,45 @@
+import type { Command } from './host.js';
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Quotes one word for a POSIX shell (single quotes; safe words stay as they are). */
+export function shellQuote(word: string): string {
+  if (word.length > 0 && SAFE_WORD.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command as one shell string: argv words quoted and joined, a string as it is. */
+export function toShell(command: Command): string {
+  return typeof command === 'string' ? command : command.map(shellQuote).join(' ');
+}
+
+/**
+ * The shell text that runs `command` with `env` exported and in `cwd`. Variables are exported
+ * (child processes such as `bash init.sh` see them, unlike sealer's unexported prefix) and quoted.
+ */
+export function wrapCommand(command: Command, env?: Readonly<Record<string, string>>, cwd?: string): string {
+  const parts: string[] = [];
+  const keys = env === undefined ? [] : Object.keys(env);
+  if (keys.length > 0) {
+    for (const k of keys) {
+      if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+    }
+    parts.push(`export ${keys.map((k) => `${k}=${shellQuote(env?.[k] ?? '')}`).join(' ')}`);
+  }
+  if (cwd !== undefined) parts.push(`cd ${shellQuote(cwd)}`);
+  const body = toShell(command);
+  if (parts.length === 0) return body;
+  // A brace group (closed on its own line) keeps a multi-line script or a trailing comment whole.
+  return `${parts.join(' && ')} && ${typeof command === 'string' ? `{ ${body}\n}` : body}`;
+}
+
+/**
+ * How a command is shown in errors and logs: the command itself, with the names (never the
+ * values) of the variables it was given.
+ */
+export function describeCommand(command: Command, env?: Readonly<Record<string, string>>): string {
+  const keys = env === undefined ? [] : Object.keys(env);
+  const body = toShell(command);
+  return keys.length > 0 ? `${body} (env: ${keys.join(', ')})` : body;
+}

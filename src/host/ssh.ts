@@ -1,0 +1,122 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Client } from 'ssh2';
+import { type Reporter, nullReporter } from '../report/events.js';
+import { CommandFailedError, HostConnectError } from './errors.js';
+import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
+import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
+import { describeCommand, wrapCommand } from './shell.js';
+import { runOnChannel } from './ssh-channel.js';
+import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
+import { uploadTreeVia } from './tree-upload.js';
+
+/** Options for {@link SshHost.connect}. */
+export interface SshHostOptions extends SshConnectOptions {
+  /** Commands in flight on one connection (sshd's MaxSessions defaults to 10). Default 8. */
+  readonly maxChannels?: number;
+  readonly reporter?: Reporter;
+}
+
+/** A host reached over SSH (ssh2), with its host key checked against known_hosts. */
+export class SshHost implements Host {
+  readonly name: string;
+  /** The key the host presented and what known_hosts made of it. */
+  readonly hostKey: SshConnection['hostKey'];
+  private readonly client: Client;
+  private readonly secrets: readonly string[];
+  private readonly limit: LimitFunction;
+  private closed = false;
+  private lost: string | undefined;
+
+  private constructor(conn: SshConnection, maxChannels: number) {
+    this.client = conn.client;
+    this.name = conn.name;
+    this.secrets = conn.secrets;
+    this.hostKey = conn.hostKey;
+    this.limit = pLimit(maxChannels);
+    this.client.on('error', (err: Error) => {
+      this.lost ??= err.message;
+    });
+    this.client.on('close', () => {
+      this.lost ??= 'the connection closed';
+    });
+  }
+
+  /** Connects and logs in; a refused, unreachable, timed-out or rejected login is a HostConnectError. */
+  static async connect(opts: SshHostOptions): Promise<SshHost> {
+    const conn = await openSsh(opts);
+    const host = new SshHost(conn, opts.maxChannels ?? 8);
+    const reporter = opts.reporter ?? nullReporter;
+    if (conn.hostKey.verdict === 'recorded') {
+      reporter.emit({
+        type: 'log',
+        level: 'info',
+        text: `${conn.name}: recorded host key ${conn.hostKey.type} ${conn.hostKey.fingerprint} on first use`,
+      });
+    } else if (conn.hostKey.verdict === 'skipped') {
+      reporter.emit({ type: 'warning', text: `${conn.name}: host key not checked (checking is off)` });
+    }
+    return host;
+  }
+
+  async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.execRaw(command, opts);
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+  }
+
+  async execRaw(command: Command, opts: ExecOptions = {}): Promise<RawExecResult> {
+    if (this.closed) throw new HostConnectError(this.name, 'closed', 'the connection was closed');
+    if (this.lost !== undefined) throw new HostConnectError(this.name, 'closed', `connection lost: ${this.lost}`);
+    const text = wrapCommand(command, opts.env, opts.cwd);
+    const r = await this.limit(() =>
+      runOnChannel(this.client, this.name, text, {
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+      }),
+    );
+    if (r.code !== 0 && !opts.allowFailure) {
+      throw new CommandFailedError(
+        this.name,
+        describeCommand(command, opts.env),
+        r.code,
+        { stderr: r.stderr, stdout: r.stdout.toString('utf8') },
+        this.secrets,
+      );
+    }
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return uploadFileVia(this, localPath, remotePath, opts.signal);
+  }
+
+  uploadTree(localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
+    return uploadTreeVia(this, localDir, remoteDir, opts);
+  }
+
+  readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    return readFileVia(this, remotePath, opts.signal);
+  }
+
+  writeFile(
+    remotePath: string,
+    data: Uint8Array | string,
+    opts: { mode?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return writeFileVia(this, remotePath, data, opts.mode, opts.signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      if (this.lost !== undefined) return resolve();
+      const timer = setTimeout(resolve, 2000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+}
