@@ -1,0 +1,95 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isNotFound } from './files.js';
+import { findHelm, type HelmLocateOptions, HelmNotFoundError, helmTemplate } from './helm.js';
+import { detectInYaml } from './manifests.js';
+import type { DetectionResult, DetectionWarning, ImageHit } from './types.js';
+import type { ExtractOptions } from './extract.js';
+
+/** A chart to render: a directory with Chart.yaml or a packaged `.tgz`, with its override. */
+export interface ChartRef {
+  /** Rootfs-relative path (`charts/app`, `charts/db-1.2.0.tgz`). */
+  readonly path: string;
+  /** Rootfs-relative `<chart>.values.yaml` beside the chart, when present. */
+  readonly values?: string;
+}
+
+/** Options of {@link scanCharts}. */
+export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
+  readonly kubeVersion?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Finds the charts under `rootfs/charts`: every directory with a `Chart.yaml` (not descended
+ * into: its own `charts/` holds subcharts that helm renders with it) and every `.tgz` outside a
+ * chart. A chart `X` (`X/` or `X.tgz`) takes `X.values.yaml` beside it as an override.
+ */
+export async function findCharts(rootfs: string): Promise<ChartRef[]> {
+  const out: ChartRef[] = [];
+  await walk(rootfs, 'charts', out);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function walk(rootfs: string, rel: string, out: ChartRef[]): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(join(rootfs, rel))).sort();
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  for (const name of names) {
+    const path = `${rel}/${name}`;
+    const st = await stat(join(rootfs, path)).catch(() => undefined);
+    if (st === undefined) continue;
+    if (st.isDirectory()) {
+      if (await exists(join(rootfs, path, 'Chart.yaml'))) out.push(await withValues(rootfs, rel, name, path));
+      else await walk(rootfs, path, out);
+    } else if (st.isFile() && name.endsWith('.tgz')) {
+      out.push(await withValues(rootfs, rel, name.slice(0, -'.tgz'.length), path));
+    }
+  }
+}
+
+async function withValues(rootfs: string, dir: string, base: string, path: string): Promise<ChartRef> {
+  const values = `${dir}/${base}.values.yaml`;
+  return (await exists(join(rootfs, values))) ? { path, values } : { path };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Renders every chart under `rootfs/charts` with the real `helm template` and finds the images
+ * in the output (source: the chart path). No charts: no helm needed. Charts but no helm:
+ * {@link HelmNotFoundError}. A chart that fails to render: `ChartRenderError` with helm's stderr.
+ */
+export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promise<DetectionResult> {
+  const charts = await findCharts(rootfs);
+  const hits: ImageHit[] = [];
+  const warnings: DetectionWarning[] = [];
+  if (charts.length === 0) return { hits, warnings };
+  const found = await findHelm(opts);
+  if (found.helm === undefined) throw new HelmNotFoundError(found.looked, charts.map((c) => c.path));
+  for (const chart of charts) {
+    const text = await helmTemplate(found.helm, join(rootfs, chart.path), {
+      label: chart.path,
+      ...(chart.values !== undefined ? { valuesFile: join(rootfs, chart.values) } : {}),
+      ...(opts.kubeVersion !== undefined ? { kubeVersion: opts.kubeVersion } : {}),
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    });
+    const r = detectInYaml(text, chart.path, {
+      rendered: true,
+      ...(opts.envHeuristic !== undefined ? { envHeuristic: opts.envHeuristic } : {}),
+    });
+    hits.push(...r.hits);
+    warnings.push(...r.warnings);
+  }
+  return { hits, warnings };
+}

@@ -1,0 +1,96 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Digest, isDigest } from '../image/digest.js';
+import { byCodePoint } from './files.js';
+import {
+  blobDataPath,
+  layerLinkPath,
+  manifestRefs,
+  repoDir,
+  revisionLinkPath,
+  TREE_V2,
+  tagCurrentPath,
+} from './registry-tree-paths.js';
+import { readLink } from './registry-tree.js';
+
+/** A tagged image in a registry tree. */
+export interface TreeImage {
+  /** Repository without domain (`library/nginx`). */
+  readonly repository: string;
+  readonly tag: string;
+  readonly digest: Digest;
+  /**
+   * True when the registry can serve the whole image: the manifest, every config and layer
+   * (linked in the repository), and for an index every child. Trees written by sealer v0.8 hold
+   * full manifest lists with blobs for one platform only; those are incomplete.
+   */
+  readonly complete: boolean;
+}
+
+/**
+ * Lists every tagged image of the registry tree under `registryDir` (e.g. a base image's
+ * `rootfs/registry`), sorted by repository and tag. A missing tree is an empty list.
+ */
+export async function listTreeImages(registryDir: string): Promise<TreeImage[]> {
+  const repos = await findRepositories(join(registryDir, TREE_V2, 'repositories'), []);
+  const out: TreeImage[] = [];
+  for (const repository of repos.sort(byCodePoint)) {
+    const tags = await readdir(join(repoDir(registryDir, repository), '_manifests', 'tags')).catch(() => []);
+    for (const tag of tags.sort(byCodePoint)) {
+      const link = await readLink(tagCurrentPath(registryDir, repository, tag));
+      if (link === undefined || !isDigest(link)) continue;
+      out.push({ repository, tag, digest: link, complete: await isComplete(registryDir, repository, link, 0) });
+    }
+  }
+  return out;
+}
+
+async function findRepositories(dir: string, prefix: string[]): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  if (names.includes('_manifests')) out.push(prefix.join('/'));
+  for (const name of names) {
+    if (name.startsWith('_')) continue;
+    const sub = join(dir, name);
+    if ((await stat(sub).catch(() => undefined))?.isDirectory()) {
+      out.push(...(await findRepositories(sub, [...prefix, name])));
+    }
+  }
+  return out;
+}
+
+/** True when `repository` can serve manifest `digest` and everything it names. */
+export async function isComplete(
+  registryDir: string,
+  repository: string,
+  digest: Digest,
+  depth: number,
+): Promise<boolean> {
+  if (depth > 4 || (await readLink(revisionLinkPath(registryDir, repository, digest))) !== digest) return false;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(blobDataPath(registryDir, digest));
+  } catch {
+    return false;
+  }
+  let refs: ReturnType<typeof manifestRefs>;
+  try {
+    refs = manifestRefs(bytes);
+  } catch {
+    return false;
+  }
+  for (const b of refs.blobs) {
+    if (b.urls !== undefined && b.urls.length > 0) continue;
+    if ((await readLink(layerLinkPath(registryDir, repository, b.digest))) !== b.digest) return false;
+    if (!(await stat(blobDataPath(registryDir, b.digest)).catch(() => undefined))?.isFile()) return false;
+  }
+  for (const child of refs.children) {
+    if (!(await isComplete(registryDir, repository, child.digest, depth + 1))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,205 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { UserError } from '../errors.js';
+import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
+import { type Digest, digestOf } from '../image/digest.js';
+import type { Descriptor } from '../image/types.js';
+import {
+  blobDataPath,
+  isValidTag,
+  layerLinkPath,
+  manifestRefs,
+  revisionLinkPath,
+  tagCurrentPath,
+  tagIndexPath,
+  treeRepository,
+} from './registry-tree-paths.js';
+
+/** Thrown when a manifest is stored before the blobs or child manifests it names. */
+export class DanglingReferenceError extends UserError {
+  override name = 'DanglingReferenceError';
+}
+
+/**
+ * An {@link ImageSink} that writes the docker/distribution filesystem storage layout under
+ * `registryDir` (the rootfs's `registry/`), so a stock `registry:2` with
+ * `storage.filesystem.rootdirectory: registryDir` serves every image put into it.
+ *
+ * - Blobs are stored once (`blobs/sha256/<2>/<hex>/data`), shared by every repository; each is
+ *   streamed to a temp file, its digest and size checked on the way, then renamed into place.
+ * - A named manifest is linked into `repositories/<repo>` with the source domain dropped
+ *   (`docker.io/library/nginx` → `library/nginx`): a revision link, `_layers` links for its
+ *   config and layers, and for an index, revision and `_layers` links for every child, so the
+ *   registry serves children by digest. Links hold `sha256:<hex>` with no newline.
+ * - A manifest whose blobs or children are not in the tree yet is refused
+ *   ({@link DanglingReferenceError}): put blobs first, children before their index. Foreign
+ *   layers (descriptors with `urls`) may be absent.
+ */
+export class RegistryTreeSink implements ImageSink {
+  private readonly inflight = new Map<Digest, Promise<void>>();
+  private readonly tmpDir: string;
+
+  constructor(readonly registryDir: string) {
+    this.tmpDir = join(registryDir, '.incoming');
+  }
+
+  /** True when the blob's data file exists. */
+  async hasBlob(digest: Digest): Promise<boolean> {
+    try {
+      return (await stat(blobDataPath(this.registryDir, digest))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Streams a blob in, verified against `expected`; a blob already present is not rewritten. */
+  async putBlob(expected: Descriptor, data: Readable): Promise<void> {
+    const pending = this.inflight.get(expected.digest);
+    if (pending !== undefined) await pending.catch(() => undefined);
+    if (await this.hasBlob(expected.digest)) {
+      data.resume();
+      await finished(data).catch(() => undefined);
+      return;
+    }
+    const p = this.writeBlob(expected, data);
+    this.inflight.set(expected.digest, p);
+    try {
+      await p;
+    } finally {
+      if (this.inflight.get(expected.digest) === p) this.inflight.delete(expected.digest);
+    }
+  }
+
+  private async writeBlob(expected: Descriptor, data: Readable): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmp = join(this.tmpDir, `${expected.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
+    const check = new VerifyingStream(expected.size);
+    try {
+      await pipeline(data, check, createWriteStream(tmp));
+      const got = check.digest();
+      if (got !== expected.digest || check.bytes !== expected.size) {
+        throw new DigestMismatchError(expected.digest, got, expected.size, check.bytes, 'registry tree');
+      }
+      const dest = blobDataPath(this.registryDir, expected.digest);
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a manifest or index (checked against `desc`) and, when `name` is given, links it into
+   * the repository and tags it. Children of an index are put without a name, before the index.
+   */
+  async putManifest(
+    desc: Descriptor,
+    bytes: Uint8Array,
+    name?: { readonly repository: string; readonly tag?: string },
+  ): Promise<void> {
+    const actual = digestOf(bytes);
+    if (actual !== desc.digest || bytes.length !== desc.size) {
+      throw new DigestMismatchError(desc.digest, actual, desc.size, bytes.length, 'registry tree manifest');
+    }
+    if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
+    if (name === undefined) return;
+    const repo = treeRepository(name.repository);
+    if (name.tag !== undefined && !isValidTag(name.tag)) throw new UserError(`invalid tag ${JSON.stringify(name.tag)}`);
+    await this.linkManifest(repo, desc.digest, bytes, desc.mediaType, 0);
+    if (name.tag !== undefined) {
+      await writeLink(tagIndexPath(this.registryDir, repo, name.tag, desc.digest), desc.digest);
+      await writeLink(tagCurrentPath(this.registryDir, repo, name.tag), desc.digest);
+    }
+  }
+
+  /** True when `repository` (any spelling {@link treeRepository} accepts) holds the manifest. */
+  async hasManifest(repository: string, digest: Digest): Promise<boolean> {
+    const path = revisionLinkPath(this.registryDir, treeRepository(repository), digest);
+    return (await readLink(path)) === digest && (await this.hasBlob(digest));
+  }
+
+  /** Removes the temp folder if nothing is in flight (call when all puts are done). */
+  async close(): Promise<void> {
+    await rmdir(this.tmpDir).catch(() => undefined);
+  }
+
+  private async writeBytes(desc: Descriptor, bytes: Uint8Array): Promise<void> {
+    await this.putBlob(desc, Readable.from([Buffer.from(bytes)]));
+  }
+
+  private async linkManifest(repo: string, digest: Digest, bytes: Uint8Array, mediaType: string, depth: number): Promise<void> {
+    if (depth > 4) throw new UserError(`index nesting too deep at ${digest}`);
+    const refs = manifestRefs(bytes, mediaType);
+    for (const b of refs.blobs) {
+      if (await this.hasBlob(b.digest)) await writeLink(layerLinkPath(this.registryDir, repo, b.digest), b.digest);
+      else if (b.urls === undefined || b.urls.length === 0) {
+        throw new DanglingReferenceError(`${repo}@${digest} names blob ${b.digest}, which is not in the registry tree`);
+      }
+    }
+    for (const child of refs.children) {
+      let childBytes: Buffer;
+      try {
+        childBytes = await readFile(blobDataPath(this.registryDir, child.digest));
+      } catch {
+        throw new DanglingReferenceError(`${repo}@${digest} names manifest ${child.digest}, which is not in the registry tree`);
+      }
+      await this.linkManifest(repo, child.digest, childBytes, child.mediaType, depth + 1);
+    }
+    // The revision link comes last, so a manifest is never visible before what it names.
+    await writeLink(revisionLinkPath(this.registryDir, repo, digest), digest);
+  }
+}
+
+/** Writes `sha256:<hex>` (no newline) atomically, unless the link already says so. */
+async function writeLink(path: string, digest: Digest): Promise<void> {
+  if ((await readLink(path)) === digest) return;
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  await writeFile(tmp, digest);
+  await rename(tmp, path);
+}
+
+/** The content of a link file, or undefined. */
+export async function readLink(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hashes and counts, and fails as soon as more bytes arrive than were promised. */
+class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  private result: Digest | undefined;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      cb(new Error(`blob is larger than the expected ${this.limit} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.result = `sha256:${this.hash.digest('hex')}` as Digest;
+    cb();
+  }
+
+  digest(): Digest {
+    if (this.result === undefined) throw new Error('digest read before the stream ended');
+    return this.result;
+  }
+}
