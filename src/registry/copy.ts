@@ -1,0 +1,202 @@
+import { Readable } from 'node:stream';
+import pLimit from 'p-limit';
+import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
+import { type Digest, digestOf } from '../image/digest.js';
+import { type Reference, formatReference } from '../image/reference.js';
+import type { Descriptor, Manifest, Platform } from '../image/types.js';
+import { type Reporter, nullReporter } from '../report/events.js';
+import type { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
+import { parseManifest, manifestBlobs } from './manifest.js';
+import { formatPlatform, hostPlatform, normalisePlatform, platformMatches, selectManifests } from './platform.js';
+import { transferProgress } from './progress.js';
+
+/** Options of {@link copyImage}. */
+export interface CopyImageOptions {
+  /** Platforms to keep from an index, or every one (default: the host's platform). */
+  readonly platforms?: readonly Platform[] | 'all';
+  readonly reporter?: Reporter;
+  /** Blobs in flight at once (default 4; the client's per-registry limit still applies). */
+  readonly concurrency?: number;
+  /** The name recorded with the top object (default: the reference's repository and tag, domain dropped). */
+  readonly name?: { readonly repository: string; readonly tag?: string };
+}
+
+/** What {@link copyImage} stored. */
+export interface CopyImageResult {
+  /** The top object as stored: the manifest, the original index, or the rewritten index. */
+  readonly descriptor: Descriptor;
+  /** The platforms of the manifests that were copied. */
+  readonly platforms: readonly Platform[];
+  /** Bytes of every blob and manifest the copied image consists of. */
+  readonly size: number;
+  /** Bytes actually downloaded (blobs the sink already had are skipped). */
+  readonly fetched: number;
+  /** True when an index was rewritten to name only the chosen platforms. */
+  readonly rewritten: boolean;
+}
+
+interface Chosen {
+  readonly desc: Descriptor;
+  readonly bytes: Buffer;
+  readonly manifest: Manifest;
+  platform?: Platform;
+}
+
+/**
+ * Pulls `ref` (a manifest, or an index with the chosen platforms) into `sink`: blobs first, each
+ * fetched once, verified, and skipped when the sink has it; compressed layers are copied as they
+ * are. Then child manifests, then the top object, so nothing in the sink ever points at
+ * something missing. A partial platform selection stores a rewritten index naming only the
+ * copied children; a full one keeps the original index bytes (and digest).
+ */
+export async function copyImage(
+  client: RegistryClient,
+  ref: Reference,
+  sink: ImageSink,
+  options: CopyImageOptions = {},
+): Promise<CopyImageResult> {
+  const reporter = options.reporter ?? nullReporter;
+  const where = formatReference(ref);
+  const top = await client.getManifest(ref);
+  const parsed = parseManifest(top.bytes, top.mediaType, where);
+  const topDesc: Descriptor = { mediaType: parsed.mediaType, digest: top.digest, size: top.bytes.length };
+  const wanted = options.platforms ?? [hostPlatform()];
+
+  let chosen: Chosen[];
+  let stored: { desc: Descriptor; bytes: Buffer } = { desc: topDesc, bytes: top.bytes };
+  let rewritten = false;
+  if (parsed.kind === 'index') {
+    const all = parsed.index.manifests;
+    const picked = wanted === 'all' ? [...all] : selectManifests(all, wanted, where);
+    chosen = await Promise.all(picked.map((d) => fetchChild(client, ref, d)));
+    if (picked.length < all.length) {
+      const bytes = Buffer.from(JSON.stringify({ ...parsed.index, manifests: picked }));
+      stored = { desc: { ...topDesc, digest: digestOf(bytes), size: bytes.length }, bytes };
+      rewritten = true;
+    }
+  } else {
+    chosen = [{ desc: topDesc, bytes: top.bytes, manifest: parsed.manifest }];
+  }
+
+  const limit = pLimit(options.concurrency ?? 4);
+  const unique = new Map<Digest, Descriptor>();
+  for (const c of chosen) for (const b of manifestBlobs(c.manifest)) unique.set(b.digest, b);
+  let fetched = 0;
+  const single = chosen[0];
+  const pending = [...unique.values()];
+  if (parsed.kind === 'manifest' && single !== undefined) {
+    // A lone manifest names no platform: read it from the config, fetched once into memory.
+    const config = single.manifest.config;
+    const cfg = await readSmallBlob(client, ref, config);
+    if (cfg !== undefined) {
+      const platform = configPlatform(cfg);
+      if (platform !== undefined) single.platform = platform;
+      if (!(await sink.hasBlob(config.digest))) {
+        await sink.putBlob(config, bufferStream(cfg));
+        fetched += cfg.length;
+      }
+      pending.splice(pending.findIndex((b) => b.digest === config.digest), 1);
+    }
+  }
+  await Promise.all(
+    pending.map((blob) =>
+      limit(async () => {
+        fetched += await copyBlob(client, ref, blob, sink, reporter);
+      }),
+    ),
+  );
+
+  if (parsed.kind === 'index') for (const c of chosen) await sink.putManifest(c.desc, c.bytes);
+  const name = options.name ?? { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+  await sink.putManifest(stored.desc, stored.bytes, name);
+
+  const platforms = chosen.flatMap((c) => (c.platform ? [normalisePlatform(c.platform)] : []));
+  if (parsed.kind === 'manifest' && wanted !== 'all' && platforms[0] !== undefined) {
+    const have = platforms[0];
+    if (!wanted.some((w) => platformMatches(w, have))) {
+      reporter.emit({
+        type: 'warning',
+        text: `${where} is a single ${formatPlatform(have)} image, not ${wanted.map(formatPlatform).join(', ')}`,
+      });
+    }
+  }
+  const manifestBytes = chosen.reduce((n, c) => n + (parsed.kind === 'index' ? c.bytes.length : 0), stored.bytes.length);
+  const blobBytes = [...unique.values()].reduce((n, b) => n + b.size, 0);
+  return { descriptor: stored.desc, platforms, size: manifestBytes + blobBytes, fetched, rewritten };
+}
+
+async function fetchChild(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Chosen> {
+  const where = `${formatReference({ domain: ref.domain, repository: ref.repository, digest: desc.digest })}`;
+  const m = await client.getManifest({ domain: ref.domain, repository: ref.repository, digest: desc.digest });
+  if (m.bytes.length !== desc.size) {
+    throw new DigestMismatchError(desc.digest, m.digest, desc.size, m.bytes.length, where);
+  }
+  const parsed = parseManifest(m.bytes, desc.mediaType || m.mediaType, where);
+  if (parsed.kind !== 'manifest') throw new RegistryError(`${where}: nested indexes are not supported`, { kind: 'protocol', domain: ref.domain });
+  return { desc, bytes: m.bytes, manifest: parsed.manifest, ...(desc.platform ? { platform: desc.platform } : {}) };
+}
+
+/** Copies one blob unless the sink has it; returns the bytes downloaded. Retries bad or cut transfers. */
+async function copyBlob(
+  client: RegistryClient,
+  ref: Reference,
+  blob: Descriptor,
+  sink: ImageSink,
+  reporter: Reporter,
+): Promise<number> {
+  if (await sink.hasBlob(blob.digest)) {
+    reporter.emit({ type: 'log', level: 'debug', text: `${blob.digest}: already present` });
+    return 0;
+  }
+  const attempts = client.transport.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
+    try {
+      const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add);
+      await sink.putBlob(blob, stream);
+      progress.done();
+      return blob.size;
+    } catch (err) {
+      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
+      if (!retry || attempt >= attempts || client.transport.signal?.aborted) {
+        throw new Error(`pulling blob ${blob.digest} of ${formatReference(ref)}`, { cause: err });
+      }
+      reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${attempt}/${attempts - 1})` });
+      await client.transport.backoff(attempt - 1);
+    }
+  }
+}
+
+/** Fetches a small blob (a config) into memory, verified; undefined when it is too big to hold. */
+async function readSmallBlob(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Buffer | undefined> {
+  if (desc.size > 4 << 20) return undefined;
+  const attempts = client.transport.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await client.openBlob(ref.domain, ref.repository, desc)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
+      if (!retry || attempt >= attempts) throw new Error(`pulling config ${desc.digest} of ${formatReference(ref)}`, { cause: err });
+      await client.transport.backoff(attempt - 1);
+    }
+  }
+}
+
+/** The platform an image config declares. */
+function configPlatform(bytes: Buffer): Platform | undefined {
+  try {
+    const cfg = JSON.parse(bytes.toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
+    if (typeof cfg.os !== 'string' || typeof cfg.architecture !== 'string') return undefined;
+    return { os: cfg.os, architecture: cfg.architecture, ...(typeof cfg.variant === 'string' ? { variant: cfg.variant } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wraps bytes already in memory as a stream for a sink. */
+export function bufferStream(bytes: Uint8Array): Readable {
+  return Readable.from([Buffer.from(bytes)], { objectMode: false });
+}
