@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planBuild } from '../../../src/build/plan.js';
+import { parseKubefile } from '../../../src/kubefile/index.js';
+
+const plan = (text: string, args: Record<string, string> = {}) => planBuild(parseKubefile(text), new Map(Object.entries(args)));
+
+test('ARG before FROM feeds only FROM; a re-declared ARG gets the build arg or the pre-FROM default', () => {
+  const p = plan('ARG BASE=kube:v1\nARG TAG=x\nFROM ${BASE}\nARG TAG\nCOPY a-${TAG} dst/\n', { BASE: 'kube:v2' });
+  assert.equal(p.base, 'kube:v2');
+  const copy = p.steps.find((s) => s.kind === 'COPY');
+  assert.deepEqual(copy && copy.kind === 'COPY' ? copy.sources : [], ['a-x']);
+  assert.deepEqual(p.args, { TAG: 'x' });
+});
+
+test('RUN keeps its text and receives ARG and ENV values as environment', () => {
+  const p = plan('FROM scratch\nARG V=1\nENV MODE=prod HOME_DIR=/x\nRUN echo "$V" \'$MODE\' a,b\n', { V: '2' });
+  const run = p.steps.find((s) => s.kind === 'RUN');
+  assert.ok(run && run.kind === 'RUN');
+  assert.deepEqual(run.command, { form: 'shell', text: 'echo "$V" \'$MODE\' a,b' });
+  assert.deepEqual(Object.fromEntries(run.env), { V: '2', MODE: 'prod', HOME_DIR: '/x' });
+});
+
+test('CMDs are kept whole and in order; exec form becomes one quoted shell line', () => {
+  const p = plan('FROM scratch\nCMD helm install x --set a=1,b=2\nCMD ["kubectl", "apply", "-f", "my file.yaml"]\n');
+  assert.deepEqual(
+    p.steps.filter((s) => s.kind === 'CMD').map((s) => (s.kind === 'CMD' ? s.command : '')),
+    ['helm install x --set a=1,b=2', "kubectl apply -f 'my file.yaml'"],
+  );
+});
+
+test('an unused build arg is a warning, not an error', () => {
+  const p = plan('FROM scratch\nARG A\n', { A: '1', B: '2' });
+  assert.deepEqual(p.warnings, ['build argument B was given but no ARG in the Kubefile uses it']);
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { DigestingStream } from '../../../src/image/digest.js';
+import { ParallelGzip } from '../../../src/rootfs/compression.js';
+import type { LayerEntry } from '../../../src/rootfs/entry.js';
+import { applyLayer } from '../../../src/rootfs/extract.js';
+import { writeTar } from '../../../src/rootfs/tar-writer.js';
+import { tempDir } from '../../support/fs-tree.js';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
+
+async function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; body?: string; linkname?: string }[]): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) {
+    await new Promise<void>((res, rej) =>
+      p.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mode: 0o644 }, e.body ?? '', (err) => (err ? rej(err) : res())),
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+const GZ = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+test('hostile layer paths are refused and nothing is written outside the root', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'root');
+  await mkdir(root);
+  const cases = [
+    { name: '../escape.txt' },
+    { name: '/abs/escape.txt' },
+    { name: 'a/../../escape.txt' },
+  ];
+  for (const c of cases) {
+    await assert.rejects(applyLayer(root, Readable.from(await tarOf([{ ...c, body: 'x' }])), GZ), /climbs out|absolute path/);
+  }
+  assert.ok(!existsSync(path.join(base, 'escape.txt')));
+});
+
+test('a symlink in the layer cannot carry later writes out of the root', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'root');
+  const outside = path.join(base, 'outside');
+  await mkdir(root);
+  await mkdir(outside);
+  const layer = await tarOf([
+    { name: 'link', type: 'symlink', linkname: outside },
+    { name: 'link/pwned.txt', body: 'x' },
+    { name: 'rel', type: 'symlink', linkname: '../../outside' },
+    { name: 'rel/pwned2.txt', body: 'y' },
+  ]);
+  await applyLayer(root, Readable.from(layer), GZ);
+  assert.deepEqual(await readdir(outside), [], 'nothing may land outside the root');
+  // As in a chroot, the links resolve inside the root.
+  assert.equal(readFileSync(path.join(root, outside, 'pwned.txt'), 'utf8'), 'x');
+  assert.equal(readlinkSync(path.join(root, 'link')), outside);
+});
+
+test('a hard link to a path outside the root is refused', async (t) => {
+  const root = await tempDir(t);
+  await assert.rejects(applyLayer(root, Readable.from(await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }])), GZ), /climbs out/);
+});
+
+test('whiteouts delete lower files, opaque markers empty a directory but keep this layer\'s files', async (t) => {
+  const root = await tempDir(t);
+  await mkdir(path.join(root, 'etc/old'), { recursive: true });
+  await writeFile(path.join(root, 'etc/a'), 'a');
+  await writeFile(path.join(root, 'etc/old/x'), 'x');
+  await mkdir(path.join(root, 'opq'));
+  await writeFile(path.join(root, 'opq/lower'), 'l');
+  await symlink('a', path.join(root, 'etc/link'));
+  const layer = await tarOf([
+    { name: 'etc/.wh.a' },
+    { name: 'etc/.wh.old' },
+    { name: 'etc/.wh.link' },
+    { name: 'opq', type: 'directory' },
+    { name: 'opq/new', body: 'n' },
+    { name: 'opq/.wh..wh..opq' },
+  ]);
+  await applyLayer(root, Readable.from(layer), GZ);
+  assert.deepEqual(await readdir(path.join(root, 'etc')), []);
+  assert.deepEqual(await readdir(path.join(root, 'opq')), ['new']);
+});
+
+test('the tar writer is deterministic: sorted, root-owned, clamped mtimes', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(path.join(dir, 'b'), 'bbb');
+  await writeFile(path.join(dir, 'a'), 'aaa');
+  const entries: LayerEntry[] = [
+    { kind: 'file', path: 'z/b', source: path.join(dir, 'b'), size: 3, mode: 0o100644, mtimeMs: 2_000_000_000_000 },
+    { kind: 'dir', path: 'z', mode: 0o40755, mtimeMs: 1_000 },
+    { kind: 'file', path: 'a', source: path.join(dir, 'a'), size: 3, mode: 0o100600, mtimeMs: 5_000 },
+    { kind: 'whiteout', path: 'z/gone' },
+  ];
+  const digests: string[] = [];
+  for (const order of [entries, [...entries].reverse()]) {
+    const d = new DigestingStream();
+    await pipeline(writeTar(order, { clampMtime: 1_000_000 }), d, async function* (src) {
+      for await (const _ of src);
+    });
+    digests.push(d.digest());
+  }
+  assert.equal(digests[0], digests[1]);
+  const { extract } = await import('tar-stream');
+  const ex = extract();
+  const seen: string[] = [];
+  ex.on('entry', (h, s, next) => {
+    seen.push(`${h.name} ${h.uid}:${h.gid} ${h.mtime?.getTime()! / 1000}`);
+    s.on('end', () => next());
+    s.resume();
+  });
+  await pipeline(writeTar(entries, { clampMtime: 1_000_000 }), ex as unknown as NodeJS.WritableStream);
+  assert.deepEqual(seen, ['a 0:0 5', 'z 0:0 1', 'z/.wh.gone 0:0 0', 'z/b 0:0 1000000']);
+});
+
+test('parallel gzip output is one valid gzip stream that round-trips', async () => {
+  const input = Buffer.concat(Array.from({ length: 9 }, (_, i) => Buffer.alloc(1 << 20, i + 65)));
+  const chunks: Buffer[] = [];
+  await pipeline(Readable.from([input.subarray(0, 3_000_000), input.subarray(3_000_000)]), new ParallelGzip(), async function* (src) {
+    for await (const c of src) chunks.push(c as Buffer);
+  });
+  assert.ok(gunzipSync(Buffer.concat(chunks)).equals(input));
+  const empty: Buffer[] = [];
+  await pipeline(Readable.from([]), new ParallelGzip(), async function* (src) {
+    for await (const c of src) empty.push(c as Buffer);
+  });
+  assert.equal(gunzipSync(Buffer.concat(empty)).length, 0);
+});
