@@ -106,11 +106,19 @@ export class RegistryTreeSink implements ImageSink {
     if (actual !== desc.digest || bytes.length !== desc.size) {
       throw new DigestMismatchError(desc.digest, actual, desc.size, bytes.length, 'registry tree manifest');
     }
-    if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
-    if (name === undefined) return;
+    if (name === undefined) {
+      if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
+      return;
+    }
     const repo = treeRepository(name.repository);
     if (name.tag !== undefined && !isValidTag(name.tag)) throw new UserError(`invalid tag ${JSON.stringify(name.tag)}`);
-    await this.linkManifest(repo, desc.digest, bytes, desc.mediaType, 0);
+    // Check everything first, so a refused manifest leaves no trace in the tree.
+    const links = { layers: new Set<Digest>(), revisions: [] as Digest[] };
+    await this.collectLinks(repo, desc.digest, bytes, desc.mediaType, links, 0);
+    if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
+    for (const d of links.layers) await writeLink(layerLinkPath(this.registryDir, repo, d), d);
+    // Children before their index, so a manifest is never visible before what it names.
+    for (const d of links.revisions) await writeLink(revisionLinkPath(this.registryDir, repo, d), d);
     if (name.tag !== undefined) {
       await writeLink(tagIndexPath(this.registryDir, repo, name.tag, desc.digest), desc.digest);
       await writeLink(tagCurrentPath(this.registryDir, repo, name.tag), desc.digest);
@@ -132,11 +140,19 @@ export class RegistryTreeSink implements ImageSink {
     await this.putBlob(desc, Readable.from([Buffer.from(bytes)]));
   }
 
-  private async linkManifest(repo: string, digest: Digest, bytes: Uint8Array, mediaType: string, depth: number): Promise<void> {
+  /** Gathers the `_layers` and revision links a manifest needs, refusing anything missing. */
+  private async collectLinks(
+    repo: string,
+    digest: Digest,
+    bytes: Uint8Array,
+    mediaType: string,
+    links: { layers: Set<Digest>; revisions: Digest[] },
+    depth: number,
+  ): Promise<void> {
     if (depth > 4) throw new UserError(`index nesting too deep at ${digest}`);
     const refs = manifestRefs(bytes, mediaType);
     for (const b of refs.blobs) {
-      if (await this.hasBlob(b.digest)) await writeLink(layerLinkPath(this.registryDir, repo, b.digest), b.digest);
+      if (await this.hasBlob(b.digest)) links.layers.add(b.digest);
       else if (b.urls === undefined || b.urls.length === 0) {
         throw new DanglingReferenceError(`${repo}@${digest} names blob ${b.digest}, which is not in the registry tree`);
       }
@@ -148,10 +164,9 @@ export class RegistryTreeSink implements ImageSink {
       } catch {
         throw new DanglingReferenceError(`${repo}@${digest} names manifest ${child.digest}, which is not in the registry tree`);
       }
-      await this.linkManifest(repo, child.digest, childBytes, child.mediaType, depth + 1);
+      await this.collectLinks(repo, child.digest, childBytes, child.mediaType, links, depth + 1);
     }
-    // The revision link comes last, so a manifest is never visible before what it names.
-    await writeLink(revisionLinkPath(this.registryDir, repo, digest), digest);
+    links.revisions.push(digest);
   }
 }
 

@@ -35,7 +35,7 @@ const EXPECTED_WARNINGS = [
   'manifests/broken.yaml:10: skipping broken YAML document: Flow map in block collection must be sufficiently indented and end with a } at line 16, column 1',
   'manifests/junk.yaml:11: skipping spec.template.spec.containers[0].image: template text "{{ .Values.image.repository }}:{{ .Values.image.tag }}"',
   'manifests/junk.yaml:13: skipping spec.template.spec.containers[1].image: empty image value',
-  'manifests/junk.yaml:20: skipping spec.image: template text "${REGISTRY}/widget:1.0"',
+  `manifests/junk.yaml:20: skipping spec.image: template text "\${REGISTRY}/widget:1.0"`,
   'manifests/junk.yaml:22: skipping spec.sidecar.image: not a valid image reference "Not/A Valid:Ref"',
   'manifests/ops/operator.yaml:29: skipping spec.template.spec.containers[0].env[4].value: empty image value',
   'charts/webapp: skipping data.image: template text "{{ .Values.override }}" (rendered from webapp/templates/configmap.yaml)',
