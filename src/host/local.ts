@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { CommandFailedError } from './errors.js';
 import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
@@ -24,13 +24,19 @@ export class LocalHost implements Host {
     const [file, ...args] = direct ? (command as readonly string[]) : ['sh', '-c', wrapCommand(command, opts.env)];
     return new Promise<RawExecResult>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
+      // Its own process group, so an abort kills the command and everything it started.
       const child = spawn(file ?? 'sh', args, {
         stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
         ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-        ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}),
       });
       const out = new OutputCollector(opts.onOutput);
       let failure: unknown;
+      const onAbort = (): void => {
+        failure ??= opts.signal?.reason ?? new Error('aborted');
+        killGroup(child);
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (c: Buffer) => out.stdout(c));
       child.stderr.on('data', (c: Buffer) => out.stderr(c));
       child.on('error', (e) => {
@@ -43,21 +49,19 @@ export class LocalHost implements Host {
       if (isReadable(stdin)) {
         stdin.on('error', (e) => {
           failure ??= e;
-          child.kill('SIGKILL');
+          killGroup(child);
         });
         stdin.pipe(child.stdin);
       } else {
         child.stdin.end(stdin);
       }
       child.on('close', (code, sig) => {
+        opts.signal?.removeEventListener('abort', onAbort);
         if (isReadable(stdin)) {
           stdin.unpipe(child.stdin);
           if (!stdin.readableEnded) stdin.destroy();
         }
-        if (failure !== undefined) {
-          if (opts.signal?.aborted) return reject(opts.signal.reason);
-          return reject(failure);
-        }
+        if (failure !== undefined) return reject(failure);
         const exit = code ?? -1;
         if (exit !== 0 && !opts.allowFailure) {
           const stdout = out.stdoutBytes().toString('utf8');
@@ -90,4 +94,12 @@ export class LocalHost implements Host {
   }
 
   async close(): Promise<void> {}
+}
+
+/** SIGKILLs a child's whole process group (it was spawned detached, as a group leader). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  execFile('kill', ['-KILL', '--', `-${child.pid}`], (err) => {
+    if (err) child.kill('SIGKILL');
+  });
 }
