@@ -38,7 +38,8 @@ export function statusError(status: number, body: string, url: URL, subject: Req
   }
   if (status === 400 && /plain HTTP request was sent to HTTPS port|HTTP request to an HTTPS server/i.test(body)) {
     return new RegistryError(
-      `registry ${subject.domain} speaks HTTPS, but it was reached over plain HTTP; drop it from --insecure-registry`,
+      `registry ${subject.domain} speaks HTTPS but was reached over plain HTTP: put its CA in --cert-dir as ` +
+        `${subject.domain}/ca.crt (loopback registries use plain HTTP otherwise) and do not name it with --insecure-registry`,
       { ...base, kind: 'tls' },
     );
   }
