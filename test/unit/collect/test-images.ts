@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import type { ImageSink } from '../../../src/image/blob-store.js';
-import { digestOf } from '../../../src/image/digest.js';
+import { type Digest, digestOf } from '../../../src/image/digest.js';
 import { MediaType } from '../../../src/image/media-types.js';
 import type { Descriptor, Platform } from '../../../src/image/types.js';
 
@@ -10,6 +11,8 @@ import type { Descriptor, Platform } from '../../../src/image/types.js';
 export interface Blob {
   readonly desc: Descriptor;
   readonly bytes: Buffer;
+  /** For layers: the digest of the uncompressed tar (random layers: the blob's own digest). */
+  readonly diffId?: Digest;
 }
 
 /** A single-platform test image: manifest, config and layers, all in memory. */
@@ -29,6 +32,27 @@ export function randomLayer(format: 'oci' | 'docker' = 'oci', size = 2048): Blob
   return blob(format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, gzipSync(randomBytes(size)));
 }
 
+/** A real layer: a gzip tar holding one file of random bytes, with its diff ID. */
+export async function tarLayer(format: 'oci' | 'docker' = 'oci', size = 2048): Promise<Blob> {
+  const tar = await tarOf([{ name: `file-${randomBytes(4).toString('hex')}`, data: randomBytes(size) }]);
+  const gz = gzipSync(tar);
+  const mediaType = format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip;
+  return { desc: { mediaType, digest: digestOf(gz), size: gz.length }, bytes: gz, diffId: digestOf(tar) };
+}
+
+/** A tar archive in memory: files (with `data`) and symlinks (with `link`). */
+export async function tarOf(entries: readonly { name: string; data?: Buffer; link?: string }[]): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) {
+    if (e.link !== undefined) p.entry({ name: e.name, type: 'symlink', linkname: e.link, mtime: new Date(0) });
+    else p.entry({ name: e.name, size: e.data?.length ?? 0, mode: 0o644, mtime: new Date(0) }, e.data ?? Buffer.alloc(0));
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
 /** Builds an image over `layers` (shared layers may be passed in), OCI or Docker v2s2. */
 export function makeImage(
   layers: readonly Blob[],
@@ -43,7 +67,7 @@ export function makeImage(
         ...platform,
         created: '2024-01-01T00:00:00Z',
         config: { Labels: { nonce: randomBytes(4).toString('hex') } },
-        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.desc.digest) },
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId ?? l.desc.digest) },
       }),
     ),
   );
