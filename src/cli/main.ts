@@ -4,6 +4,7 @@ import { describeError, InternalError, UsageError, UserError } from '../errors.j
 import type { GlobalOptions } from './context.js';
 import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerArchiveCommands } from './commands/archive.js';
 import type { ProgressMode } from './render/progress.js';
 
 /**
@@ -28,6 +29,7 @@ const globals = (): GlobalOptions => {
 
 registerBuild(program, globals);
 registerImageCommands(program, globals);
+registerArchiveCommands(program, globals);
 
 try {
   await program.parseAsync(process.argv);

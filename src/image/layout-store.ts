@@ -109,6 +109,12 @@ export class LayoutStore implements BlobStore {
     return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
   }
 
+  /** The size (and times) of a stored blob. */
+  async readBlobStat(digest: Digest): Promise<{ size: number }> {
+    await this.mustHave(digest);
+    return stat(this.blobPath(digest));
+  }
+
   async readBlob(digest: Digest): Promise<Buffer> {
     await this.mustHave(digest);
     return readFile(this.blobPath(digest));

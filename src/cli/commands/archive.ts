@@ -1,0 +1,50 @@
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { archiveSize, loadArchive } from '../../image/archive-load.js';
+import { saveArchive } from '../../image/archive-save.js';
+import { findImage, shortName } from '../../image/catalog.js';
+import type { StoredImage } from '../../image/layout-store.js';
+import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
+import { examples } from '../options.js';
+import { formatBytes } from '../render/progress.js';
+
+/** `save` and `load`: offline delivery archives. */
+export function registerArchiveCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('save')
+    .summary('write images to one archive file for offline delivery')
+    .argument('<images...>', 'names or digests')
+    .requiredOption('-o, --output <file>', 'archive file to write')
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText('after', examples([['Save two images into one archive', 'sealer save -o apps.tar my-app:v1 my-db:v2']]))
+    .action(async (names: string[], flags: { output: string; format: string }) => {
+      const g = globals();
+      const store = await openStore(g);
+      const images: StoredImage[] = [];
+      for (const n of names) images.push(await findImage(store, n));
+      const reporter = reporterFor(g);
+      const res = await saveArchive(store, images, flags.output, (done, total) =>
+        reporter.emit({ type: 'progress', id: 'save', label: `saving ${flags.output}`, done, total }),
+      );
+      if (flags.format === 'json') return printJson({ output: flags.output, images: images.map((i) => i.name), ...res });
+      print(`Saved ${images.map((i) => shortName(i.name)).join(', ')} to ${flags.output} (${res.blobs} blobs, ${formatBytes(res.bytes)})`);
+    });
+
+  program
+    .command('load')
+    .summary('load images from an archive made by save (every digest verified)')
+    .requiredOption('-i, --input <file>', 'archive file to read')
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText('after', examples([['Load an archive carried into the data centre', 'sealer load -i apps.tar']]))
+    .action(async (flags: { input: string; format: string }) => {
+      const g = globals();
+      const store = await openStore(g);
+      const total = await archiveSize(flags.input);
+      const reporter = reporterFor(g);
+      const images = await loadArchive(store, createReadStream(flags.input, { highWaterMark: 1 << 20 }), (done) =>
+        reporter.emit({ type: 'progress', id: 'load', label: `loading ${flags.input}`, done, total }),
+      );
+      if (flags.format === 'json') return printJson({ images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest })) });
+      for (const i of images) print(`Loaded ${shortName(i.name)} ${i.descriptor.digest}`);
+    });
+}

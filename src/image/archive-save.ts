@@ -1,0 +1,76 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
+import { tempName } from './atomic-file.js';
+import { parseDigest } from './digest.js';
+import type { LayoutStore, StoredImage } from './layout-store.js';
+import { MediaType } from './media-types.js';
+import { REF_NAME_ANNOTATION } from './types.js';
+
+/** Progress callback: bytes written so far of the total. */
+export type SaveProgress = (done: number, total: number) => void;
+
+/**
+ * Writes images to `file` as an OCI image layout in a tar (what `skopeo inspect
+ * oci-archive:FILE:NAME` reads): `oci-layout`, `index.json` naming every image, and each blob
+ * once however many images share it. Streamed blob by blob; written to a temp file beside
+ * `file` and renamed, so a failed save leaves no half archive.
+ */
+export async function saveArchive(store: LayoutStore, images: readonly StoredImage[], file: string, onProgress?: SaveProgress): Promise<{ blobs: number; bytes: number }> {
+  const digests = new Set<string>();
+  for (const img of images) for (const hex of await store.reachable(img.descriptor)) digests.add(hex);
+  const sorted = [...digests].sort();
+  const sizes = new Map<string, number>();
+  let total = 0;
+  for (const hex of sorted) {
+    const size = (await store.readBlobStat(parseDigest(`sha256:${hex}`))).size;
+    sizes.set(hex, size);
+    total += size;
+  }
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: images.map((i) => ({ ...i.descriptor, annotations: { ...(i.descriptor.annotations ?? {}), [REF_NAME_ANNOTATION]: i.name } })),
+  };
+  const tmp = tempName(path.dirname(path.resolve(file)), `${path.basename(file)}.partial`);
+  const tar = pack();
+  const write = pipeline(tar as unknown as Readable, createWriteStream(tmp));
+  let done = 0;
+  try {
+    await addBuffer(tar, 'oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    await addBuffer(tar, 'index.json', Buffer.from(JSON.stringify(index)));
+    await addDir(tar, 'blobs');
+    await addDir(tar, 'blobs/sha256');
+    for (const hex of sorted) {
+      const size = sizes.get(hex) ?? 0;
+      const entry = tar.entry({ name: `blobs/sha256/${hex}`, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+      await pipeline(await store.openBlob(parseDigest(`sha256:${hex}`)), entry as unknown as NodeJS.WritableStream);
+      done += size;
+      onProgress?.(done, total);
+    }
+    tar.finalize();
+    await write;
+    await rename(tmp, file);
+  } catch (err) {
+    tar.destroy();
+    await write.catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return { blobs: sorted.length, bytes: total };
+}
+
+function addBuffer(tar: ReturnType<typeof pack>, name: string, body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) =>
+    tar.entry({ name, size: body.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, body, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+function addDir(tar: ReturnType<typeof pack>, name: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    tar.entry({ name, type: 'directory', mode: 0o755, mtime: new Date(0), uid: 0, gid: 0 }, (err) => (err ? reject(err) : resolve())),
+  );
+}
