@@ -60,7 +60,10 @@ interface Plan {
  * `label` names the archive in messages (default: `file`).
  */
 export async function loadImageArchive(file: string, sink: ImageSink, label = file): Promise<ArchiveLoadResult> {
-  const entries = await indexTar(file, (name, size) => name.endsWith('.json') || (name.startsWith('blobs/') && size <= SMALL));
+  const entries = await indexTar(
+    file,
+    (name, size) => size <= SMALL * 4 && (name.endsWith('.json') || (name.startsWith('blobs/') && size <= SMALL)),
+  );
   const plan =
     entries.has('oci-layout') && entries.has('index.json')
       ? planOci(entries, label)
@@ -165,6 +168,7 @@ function planOci(entries: Map<string, TarEntryInfo>, label: string): Plan {
     }
     const stored = planOciObject(entries, top, label, plan);
     if (stored !== undefined) plan.manifests.push({ ...stored, ...named(nameText) });
+    else plan.warnings.push(`${label}: ${nameText} (${top.digest}) is named in index.json but not in the archive`);
   }
   return plan;
 }
