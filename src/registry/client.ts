@@ -8,7 +8,7 @@ import { type AuthedRequest, Authenticator, type CredentialLookup } from './auth
 import { openVerifiedBlob } from './blob-read.js';
 import { type PushBlobOptions, type PushBlobResult, pushBlob } from './blob-upload.js';
 import { type AuthFileOptions, readCredential } from './docker-config.js';
-import { RegistryError } from './errors.js';
+import { RegistryError, redactUrl } from './errors.js';
 import { expectStatus } from './status.js';
 import { type HttpResponse, Transport, type TransportOptions, header, readBytes, readText } from './transport.js';
 
@@ -59,7 +59,14 @@ export class RegistryClient {
 
   constructor(readonly options: RegistryClientOptions = {}) {
     this.reporter = options.reporter ?? nullReporter;
-    this.transport = new Transport(options);
+    const reporter = this.reporter;
+    this.transport = new Transport({
+      ...options,
+      onRetry: (r) => {
+        options.onRetry?.(r);
+        reporter.emit({ type: 'log', level: 'warn', text: `${r.method} ${redactUrl(r.url)}: ${r.reason}; retry ${r.attempt}` });
+      },
+    });
     this.auth = new Authenticator(this.transport, options.credentials ?? ((d) => readCredential(d, options)));
   }
 

@@ -15,6 +15,8 @@ export interface TransportOptions extends EndpointOptions {
   /** Headers and idle-body timeout (default 60 s). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Told about each retry, before the backoff (the client turns it into a `log` event). */
+  readonly onRetry?: (info: { readonly method: string; readonly url: URL; readonly attempt: number; readonly reason: string }) => void;
 }
 
 /** A request body, or a function that makes a fresh one for every attempt. */
@@ -82,11 +84,13 @@ export class Transport {
       } catch (err) {
         const e = networkError(err, req.domain, req.method, url);
         if (!e.temporary || attempt >= retries || this.signal?.aborted) throw e;
+        this.options.onRetry?.({ method: req.method, url, attempt: attempt + 1, reason: e.message });
         await this.backoff(attempt);
         continue;
       }
       if (RETRY_STATUS.has(res.statusCode) && attempt < retries) {
         await res.body.dump().catch(() => {});
+        this.options.onRetry?.({ method: req.method, url, attempt: attempt + 1, reason: `status ${res.statusCode}` });
         await this.backoff(attempt, retryAfterMs(res.headers['retry-after']));
         continue;
       }
@@ -130,7 +134,7 @@ export class Transport {
         headersTimeout: timeout,
         bodyTimeout: timeout,
         connectTimeout: Math.min(timeout, 15_000),
-        connect: ep.tls,
+        connect: ep.tls.secureContext ? { secureContext: ep.tls.secureContext } : {},
       });
       entry = { agent, dispatcher: agent.compose(interceptors.redirect({ maxRedirections: 5 })) };
       this.agents.set(ep.domain, entry);

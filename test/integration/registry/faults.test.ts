@@ -60,8 +60,15 @@ describe('registry faults through a fault-injecting proxy', () => {
     if (!requireBinary(t, 'docker-registry')) return;
     proxy.addFault({ kind: 'status', status: 503, method: 'GET', path: /\/manifests\//, times: 2 });
     proxy.addFault({ kind: 'status', status: 429, method: 'GET', path: blobPath(), times: 1 });
-    const { res, sink } = await pull();
+    const reporter = new CollectingReporter();
+    const noisy = new RegistryClient({ retryDelayMs: 5, reporter });
+    t.after(() => noisy.close());
+    const sink = new MemorySink();
+    const res = await copyImage(noisy, ref(), sink);
     assert.equal(res.descriptor.digest, img.manifest.desc.digest);
+    const retries = reporter.events.filter((e) => e.type === 'log' && e.level === 'warn').map((e) => (e.type === 'log' ? e.text : ''));
+    assert.equal(retries.length, 3);
+    assert.match(retries[0] ?? '', /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/faults\/app\/manifests\/v1: status 503; retry 1$/);
     assert.equal(proxy.requests.filter((r) => r.path.includes('/manifests/')).length, 3);
     assert.equal(sink.blobs.size, 3);
     assertSinkClean(sink);
