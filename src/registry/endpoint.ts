@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
 import { type SecureContext, createSecureContext, rootCertificates } from 'node:tls';
 
 /** How registries are reached: which speak plain HTTP, where extra CAs live. */
@@ -105,7 +106,11 @@ async function loadCertDir(dirs: readonly string[], domain: string): Promise<Tls
       settings.cert = await readFile(join(dir, certName), 'utf8');
       settings.key = await readFile(join(dir, keyName), 'utf8');
     }
-    return { ...settings, secureContext: createSecureContext(settings) };
+    try {
+      return { ...settings, secureContext: createSecureContext(settings) };
+    } catch (err) {
+      throw new UserError(`invalid certificate or key in ${dir}: ${(err as Error).message}`, { cause: err });
+    }
   }
   return undefined;
 }

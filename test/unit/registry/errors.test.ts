@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { rootCertificates } from 'node:tls';
 import { UserError } from '../../../src/errors.js';
 import { MediaType } from '../../../src/image/media-types.js';
 import { isInsecure, isLoopback, resolveEndpoint } from '../../../src/registry/endpoint.js';
@@ -77,15 +78,18 @@ describe('endpoints', () => {
   it('takes CAs and a client certificate from the cert dir, which also turns loopback to HTTPS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealer-unit-certs-'));
     try {
+      const pem = rootCertificates[0] ?? '';
       mkdirSync(join(dir, '127.0.0.1:5000'));
-      writeFileSync(join(dir, '127.0.0.1:5000', 'ca.crt'), 'CA-PEM');
-      writeFileSync(join(dir, '127.0.0.1:5000', 'client.cert'), 'CERT');
-      writeFileSync(join(dir, '127.0.0.1:5000', 'client.key'), 'KEY');
+      writeFileSync(join(dir, '127.0.0.1:5000', 'ca.crt'), pem);
       const ep = await resolveEndpoint('127.0.0.1:5000', { certDir: dir });
       assert.equal(ep.base.protocol, 'https:');
-      assert.equal(ep.tls.ca?.at(-1), 'CA-PEM');
-      assert.ok((ep.tls.ca?.length ?? 0) > 1, 'system CAs are kept');
-      assert.deepEqual([ep.tls.cert, ep.tls.key], ['CERT', 'KEY']);
+      assert.equal(ep.tls.ca?.at(-1), pem);
+      assert.equal(ep.tls.ca?.length, rootCertificates.length + 1, 'system CAs are kept');
+      assert.ok(ep.tls.secureContext);
+      mkdirSync(join(dir, 'bad:5000'));
+      writeFileSync(join(dir, 'bad:5000', 'client.cert'), 'CERT');
+      writeFileSync(join(dir, 'bad:5000', 'client.key'), 'KEY');
+      await assert.rejects(resolveEndpoint('bad:5000', { certDir: dir }), /invalid certificate or key in .*bad:5000/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
