@@ -11,6 +11,7 @@ import type { Reporter } from '../report/events.js';
 import { nullReporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
 import type { DiffMethod } from '../rootfs/run-command.js';
+import type { CollectOptions } from './collect-step.js';
 import { type ExecuteResult, executeBuild } from './execute.js';
 import { type BuildPlan, planBuild } from './plan.js';
 
@@ -33,6 +34,8 @@ export interface BuildRequest {
   readonly diffMethod: DiffMethod | 'auto';
   readonly hostEnv: Readonly<Record<string, string>>;
   readonly mode: string;
+  /** Container image collection (lite: static detection); absent: none. */
+  readonly collect?: CollectOptions;
   /** How FROM finds images that are not `scratch`; default: the local store only. */
   readonly resolveBase?: BaseResolver;
   readonly reporter?: Reporter;
@@ -78,6 +81,7 @@ export async function buildImage(req: BuildRequest, plan: BuildPlan, platform: P
     diffMethod: req.diffMethod,
     hostEnv: req.hostEnv,
     mode: req.mode,
+    ...(req.collect ? { collect: req.collect } : {}),
     reporter,
     ...(req.signal ? { signal: req.signal } : {}),
   });

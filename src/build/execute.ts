@@ -18,6 +18,9 @@ import { StepCache } from './step-cache.js';
 import { WorkRootfs } from './work-rootfs.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
 import type { LoadedImage } from '../image/read-image.js';
+import type { CollectedImage } from '../image/cluster-labels.js';
+import { parseDigest } from '../image/digest.js';
+import { type CollectOptions, collectStep } from './collect-step.js';
 
 /** Everything a build needs besides the plan. */
 export interface ExecuteOptions {
@@ -34,6 +37,8 @@ export interface ExecuteOptions {
   /** The environment RUN inherits (the CLI's), before ARG/ENV are added. */
   readonly hostEnv: Readonly<Record<string, string>>;
   readonly mode: string;
+  /** Find and save container images after the steps (lite: statically). */
+  readonly collect?: CollectOptions;
   readonly reporter?: Reporter;
   readonly signal?: AbortSignal;
 }
@@ -42,8 +47,8 @@ export interface ExecuteOptions {
 export interface ExecuteResult {
   readonly descriptor: Descriptor;
   readonly steps: readonly { readonly text: string; readonly cached: boolean }[];
-  /** The unpacked rootfs when a step unpacked it, for collection; gone after `cleanup`. */
-  readonly state: ImageState;
+  /** The container images collected (or, in a dry run, detected). */
+  readonly images: readonly CollectedImage[];
 }
 
 /**
@@ -62,7 +67,7 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
   const cache = new StepCache(store);
   const hashes = await FileHashCache.load(path.join(store.cacheDir(), 'file-hashes.json'), store.tmpDir());
   const fixed = opts.timestamp !== undefined ? new Date(opts.timestamp * 1000).toISOString() : undefined;
-  const total = plan.steps.length + 1;
+  const total = plan.steps.length + 1 + (opts.collect ? 1 : 0);
   const stepsOut: { text: string; cached: boolean }[] = [];
   let parentKey = opts.base ? opts.base.image.descriptor.digest : 'scratch';
   parentKey = StepCache.key(parentKey, opts.platform.os, opts.platform.architecture, opts.compression, String(opts.timestamp ?? ''));
@@ -84,6 +89,35 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
         throw err;
       }
     }
+    let images: readonly CollectedImage[] = [];
+    if (opts.collect) {
+      const id = `step-${total}`;
+      const started = Date.now();
+      reporter.emit({ type: 'step-start', id, index: total, total, text: opts.collect.dryRun ? 'COLLECT container images (dry run)' : 'COLLECT container images' });
+      const outcome = await collectStep(
+        {
+          store,
+          workDir,
+          parentKey,
+          layers: state.layers.map((l) => l.descriptor),
+          noCache: opts.noCache,
+          compression: opts.compression,
+          ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}),
+          fixed,
+          reporter,
+        },
+        opts.collect,
+      ).catch((err: unknown) => {
+        reporter.emit({ type: 'step-failed', id, error: err });
+        throw err;
+      });
+      images = outcome.images;
+      if (outcome.layer !== undefined) {
+        state.addLayerStep(outcome.layer && { descriptor: outcome.layer.descriptor, diffId: parseDigest(outcome.layer.diffId) }, 'COLLECT container images', outcome.created);
+      }
+      stepsOut.push({ text: 'COLLECT container images', cached: outcome.cached });
+      reporter.emit({ type: 'step-done', id, cached: outcome.cached, ms: Date.now() - started, ...(outcome.note ? { note: outcome.note } : {}) });
+    }
     // A concurrent prune spares blobs touched since this build began; check nothing vanished anyway.
     for (const l of state.layers) {
       if (!(await store.hasBlob(l.descriptor.digest))) throw new Error(`layer ${l.descriptor.digest} vanished from the store during the build`);
@@ -94,14 +128,14 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
       ...(fixed ? { created: fixed } : {}),
       meta: {
         mode: opts.mode,
-        images: [],
+        images,
         ...(opts.base ? { baseName: opts.base.name, baseDigest: opts.base.image.descriptor.digest } : {}),
       },
     });
     const configDesc = await store.putBytes(Buffer.from(JSON.stringify(config)), MediaType.ociConfig);
     const manifestDesc = await store.putBytes(Buffer.from(JSON.stringify(manifest(configDesc))), MediaType.ociManifest);
     await hashes.save();
-    return { descriptor: { ...manifestDesc, platform: opts.platform }, steps: stepsOut, state };
+    return { descriptor: { ...manifestDesc, platform: opts.platform }, steps: stepsOut, images };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

@@ -3,12 +3,15 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../image/atomic-file.js';
 import type { LayoutStore } from '../image/layout-store.js';
+import type { CollectedImage } from '../image/cluster-labels.js';
 import type { BuiltLayer } from '../rootfs/layer-blob.js';
 
 /** What a cached step produced: its layer (none when the step changed nothing) and when. */
 export interface CachedStep {
   readonly layer: BuiltLayer | null;
   readonly created: string;
+  /** For the collection step: the images it saved. */
+  readonly images?: readonly CollectedImage[];
 }
 
 /**

@@ -1,4 +1,9 @@
-import { buildImage, combinePlatforms, tagImage } from '../build/build.js';
+import { link, rm } from 'node:fs/promises';
+import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, localBase, tagImage } from '../build/build.js';
+import type { BuildPlan } from '../build/plan.js';
+import { tempName } from '../image/atomic-file.js';
+import { parseDigest } from '../image/digest.js';
+import { LayoutStore } from '../image/layout-store.js';
 import type { ExecuteResult } from '../build/execute.js';
 import type { BuildMode } from './types.js';
 
@@ -9,6 +14,7 @@ import type { BuildMode } from './types.js';
 export const liteMode: BuildMode = {
   name: 'lite',
   async build(req, plan) {
+    if (req.collect?.dryRun) return dryRun(req, plan);
     const platforms: ExecuteResult[] = [];
     for (const w of plan.warnings) req.reporter?.emit({ type: 'warning', text: w });
     for (const p of req.platforms) platforms.push(await buildImage(req, plan, p));
@@ -17,3 +23,28 @@ export const liteMode: BuildMode = {
     return { descriptor, names, platforms };
   },
 };
+
+/**
+ * Runs the steps against a throwaway store under the data root's tmp (the base image's blobs
+ * hard-linked in), detects the images, and leaves nothing behind: nothing pulled, nothing named.
+ */
+async function dryRun(req: BuildRequest, plan: BuildPlan): Promise<BuildResult> {
+  const scratch = await LayoutStore.open(tempName(req.store.tmpDir(), 'dryrun'));
+  try {
+    const resolveBase = req.resolveBase ?? localBase(req.store);
+    const linked: BaseResolver = async (reference, platform) => {
+      const base = await resolveBase(reference, platform);
+      for (const hex of await req.store.reachable(base.image.descriptor)) {
+        const d = parseDigest(`sha256:${hex}`);
+        if (await req.store.hasBlob(d)) await link(req.store.blobPath(d), scratch.blobPath(d)).catch(() => {});
+      }
+      return base;
+    };
+    const platform = req.platforms[0];
+    if (!platform) throw new Error('no platform to build');
+    const result = await buildImage({ ...req, store: scratch, resolveBase: linked }, plan, platform);
+    return { descriptor: result.descriptor, names: [], platforms: [result] };
+  } finally {
+    await rm(scratch.root, { recursive: true, force: true });
+  }
+}

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,19 +8,28 @@ import { decompressor } from './compression.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry.js';
 import { layerPathParts, PathEscapeError, secureParent } from './secure-join.js';
 
+/** Options of {@link applyLayer}. */
+export interface ApplyOptions {
+  /**
+   * Decides per entry (path, size, is-directory) whether to write it, skip it, or write an empty
+   * placeholder file in its place (existence without content). Whiteouts always apply.
+   */
+  readonly filter?: (path: string, size: number, isDir: boolean) => 'write' | 'skip' | 'placeholder';
+}
+
 /**
  * Applies one layer blob onto `root` as an OCI runtime would: entries are written, whiteouts
  * delete what lower layers put there, opaque markers empty a directory of lower content.
  * Paths that are absolute, climb with `..`, or reach through symlinks out of `root` never
  * write outside it. Devices and FIFOs are skipped (a rootfs has no use for them).
  */
-export async function applyLayer(root: string, blob: Readable, mediaType: string): Promise<void> {
+export async function applyLayer(root: string, blob: Readable, mediaType: string, opts: ApplyOptions = {}): Promise<void> {
   const ex = extract();
   const createdHere = new Set<string>();
   const dirTimes: [string, Date][] = [];
   ex.on('entry', (header, source, next) => {
     const stream = source as unknown as Readable;
-    applyEntry(root, header, stream, createdHere, dirTimes).then(() => next(), (err: unknown) => {
+    applyEntry(root, header, stream, createdHere, dirTimes, opts.filter).then(() => next(), (err: unknown) => {
       stream.resume();
       next(err instanceof Error ? err : new Error(String(err)));
     });
@@ -36,10 +45,20 @@ async function applyEntry(
   body: Readable,
   createdHere: Set<string>,
   dirTimes: [string, Date][],
+  filter: ApplyOptions['filter'],
 ): Promise<void> {
   const parts = layerPathParts(h.name);
-  if (parts.length === 0) {
+  const isMarker = (parts[parts.length - 1] ?? '').startsWith(WHITEOUT_PREFIX);
+  const verdict = filter && !isMarker ? filter(parts.join('/'), h.size ?? 0, h.type === 'directory') : 'write';
+  if (parts.length === 0 || verdict === 'skip') {
     body.resume();
+    return;
+  }
+  if (verdict === 'placeholder' && (h.type === 'file' || h.type === 'contiguous-file')) {
+    body.resume();
+    const parent = await secureParent(root, parts);
+    await mkdir(parent, { recursive: true });
+    await writeFile(path.join(parent, parts[parts.length - 1]!), '');
     return;
   }
   const base = parts[parts.length - 1]!;

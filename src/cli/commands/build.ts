@@ -8,6 +8,8 @@ import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseKeyValue, parseTimestamp } from '../options.js';
+import { addRegistryFlags, type RegistryFlags, registryClient } from '../registry-options.js';
+import type { CollectOptions } from '../../build/collect-step.js';
 
 interface BuildFlags {
   tag: string[];
@@ -21,14 +23,20 @@ interface BuildFlags {
   iidfile?: string;
   compression: string;
   diffMethod: string;
-  maxPullProcs?: string;
+  maxPullProcs: string;
   dryRun?: boolean;
   format: string;
+  skipMissingImages?: boolean;
+  allPlatforms?: boolean;
+  image: string[];
+  ignoreImage: string[];
+  helm?: string;
+  collect: boolean;
 }
 
 /** `sealer build`: Kubefile + context → cluster image in the local store. */
 export function registerBuild(program: Command, globals: () => GlobalOptions): void {
-  program
+  const cmd = program
     .command('build')
     .summary('build a cluster image from a Kubefile')
     .argument('[context]', 'build context directory', '.')
@@ -43,9 +51,17 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--iidfile <file>', 'write the image digest to this file')
     .option('--compression <algo>', 'layer compression: gzip, zstd or none', 'gzip')
     .option('--diff-method <method>', 'how RUN changes are captured: auto, overlay or snapshot', 'auto')
-    .option('--max-pull-procs <n>', 'container images pulled at once during collection')
+    .option('--max-pull-procs <n>', 'container images pulled at once during collection', '4')
+    .option('--skip-missing-images', 'warn about an image that cannot be pulled instead of failing')
+    .option('--all-platforms', 'collect every platform of multi-arch images (default: the build platform)')
+    .option('--image <ref>', 'also collect this image (repeatable)', collect, [])
+    .option('--ignore-image <pattern>', 'do not collect images matching this pattern (repeatable; as in .sealignore)', collect, [])
+    .option('--helm <path>', 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)')
+    .option('--no-collect', 'do not collect container images')
     .option('--dry-run', 'list the container images the build would collect, store nothing')
-    .option('--format <format>', 'result format: text or json', 'text')
+    .option('--format <format>', 'result format: text or json', 'text');
+  addRegistryFlags(cmd);
+  cmd
     .addHelpText(
       'after',
       examples([
@@ -53,9 +69,10 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
         ['Build with a build argument and another Kubefile', 'sealer build -f Kubefile.prod --build-arg VERSION=1.2 -t my-app:v1.2 .'],
         ['Reproducible build', 'sealer build --timestamp 0 -t my-app:v1 .'],
         ['Multi-arch image', 'sealer build --platform linux/amd64,linux/arm64 -t my-app:v1 .'],
+        ['List the container images a build would collect', 'sealer build --dry-run --format json .'],
       ]),
     )
-    .action(async (context: string, flags: BuildFlags) => {
+    .action(async (context: string, flags: BuildFlags & RegistryFlags) => {
       const g = globals();
       if (flags.tag.length === 0 && !flags.dryRun) throw new UsageError('build needs a name: -t NAME', 'sealer build -t my-app:v1 .');
       const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
@@ -67,6 +84,25 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
       const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
       const store = await openStore(g);
+      const reporter = reporterFor(g);
+      const client = registryClient(flags, reporter);
+      const platforms = flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
+      const env = hostEnv();
+      const collectOpts: CollectOptions | undefined =
+        flags.collect === false && !flags.dryRun
+          ? undefined
+          : {
+              client,
+              platforms: flags.allPlatforms ? 'all' : platforms,
+              concurrency: positive(flags.maxPullProcs, '--max-pull-procs'),
+              skipMissing: flags.skipMissingImages === true,
+              extraImages: flags.image,
+              ignore: flags.ignoreImage,
+              ignoreFiles: [path.join(contextDir, '.sealignore')],
+              ...(flags.helm ?? env.SEALER_HELM ? { helm: flags.helm ?? env.SEALER_HELM } : {}),
+              env,
+              ...(flags.dryRun ? { dryRun: true } : {}),
+            };
       const result = await mode.build(
         {
           store,
@@ -77,26 +113,40 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           noCache: flags.cache === false,
           compression,
           ...(timestamp !== undefined ? { timestamp } : {}),
-          platforms: flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()],
+          platforms,
           diffMethod,
-          hostEnv: hostEnv(),
+          hostEnv: env,
           mode: mode.name,
-          reporter: reporterFor(g),
+          ...(collectOpts ? { collect: collectOpts } : {}),
+          reporter,
         },
         plan,
-      );
+      ).finally(() => client.close());
+      if (flags.dryRun) {
+        const images = result.platforms[0]?.images ?? [];
+        if (flags.format === 'json') return printJson({ images: images.map((i) => ({ reference: i.reference, source: i.sources[0] ?? '', sources: i.sources })) });
+        for (const i of images) print(`${i.reference}\t${i.sources.join(',')}`);
+        return;
+      }
       if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
       if (flags.format === 'json') {
         printJson({
           digest: result.descriptor.digest,
           names: result.names,
           steps: result.platforms[0]?.steps ?? [],
+          images: result.platforms[0]?.images ?? [],
         });
       } else {
         for (const n of result.names) print(`Built ${n}`);
         print(result.descriptor.digest);
       }
     });
+}
+
+function positive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
+  return n;
 }
 
 function oneOf(value: string, allowed: readonly string[], flag: string): string {

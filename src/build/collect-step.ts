@@ -1,0 +1,171 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { CachedTreeSink } from '../collect/cached-sink.js';
+import { type DetectedImage, detectImages, formatWarning, listImageArchives, listTreeImages, loadImageArchive, RegistryTreeSink, treeRepository } from '../collect/index.js';
+import { saveImages } from '../collect/save-images.js';
+import { UserError } from '../errors.js';
+import type { CollectedImage } from '../image/cluster-labels.js';
+import type { LayoutStore } from '../image/layout-store.js';
+import { parseReference } from '../image/reference.js';
+import type { Descriptor, Platform } from '../image/types.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { Reporter } from '../report/events.js';
+import type { Compression } from '../rootfs/compression.js';
+import type { LayerEntry } from '../rootfs/entry.js';
+import { applyLayer } from '../rootfs/extract.js';
+import { writeLayerBlob } from '../rootfs/layer-blob.js';
+import { diffSinceSnapshot, takeSnapshot } from '../rootfs/snapshot-diff.js';
+import { StepCache } from './step-cache.js';
+
+/** How container images are found and saved into the cluster image's registry. */
+export interface CollectOptions {
+  /** Pulls images; without one, any image that must be fetched is an error. */
+  readonly client?: RegistryClient;
+  readonly platforms: readonly Platform[] | 'all';
+  readonly concurrency: number;
+  readonly skipMissing: boolean;
+  /** `--image`: references to add. */
+  readonly extraImages: readonly string[];
+  /** `--ignore-image`: patterns to leave out. */
+  readonly ignore: readonly string[];
+  /** Ignore files besides the rootfs's `.sealignore` (the build context's). */
+  readonly ignoreFiles: readonly string[];
+  readonly helm?: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Only detect: fetch nothing, add no layer. */
+  readonly dryRun?: boolean;
+}
+
+/** What the collection step found and saved. */
+export interface CollectOutcome {
+  readonly cached: boolean;
+  readonly images: readonly CollectedImage[];
+  /** Set when a layer was added (or reused). */
+  readonly layer?: { readonly descriptor: Descriptor; readonly diffId: string } | null;
+  readonly created: string;
+  readonly note: string;
+}
+
+interface StepContext {
+  readonly store: LayoutStore;
+  readonly workDir: string;
+  readonly parentKey: string;
+  readonly layers: readonly Descriptor[];
+  readonly noCache: boolean;
+  readonly compression: Compression;
+  readonly timestamp?: number;
+  readonly fixed: string | undefined;
+  readonly reporter: Reporter;
+}
+
+const VIEW_DIRS = new Set(['manifests', 'charts', 'images', 'registry']);
+const BIG = 1 << 20;
+
+/**
+ * The collection step of a lite build: finds every container image the rootfs names, pulls the
+ * ones the base image's registry lacks into `registry/` through the data root's blob cache, and
+ * makes the new registry files one layer. Keyed like any step (parent + options), so an
+ * unchanged rebuild neither unpacks nor fetches anything.
+ */
+export async function collectStep(ctx: StepContext, opts: CollectOptions): Promise<CollectOutcome> {
+  const key = StepCache.key(ctx.parentKey, 'COLLECT', JSON.stringify({ p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing }));
+  const cache = new StepCache(ctx.store);
+  const hit = ctx.noCache || opts.dryRun ? undefined : await cache.get(key);
+  if (hit) return { cached: true, images: hit.images ?? [], layer: hit.layer, created: ctx.fixed ?? hit.created, note: '' };
+
+  const view = path.join(ctx.workDir, 'view');
+  await mkdir(view, { recursive: true });
+  for (const layer of ctx.layers) {
+    await applyLayer(view, await ctx.store.openBlob(layer.digest), layer.mediaType, { filter: viewFilter });
+  }
+  const detection = await detectImages(view, {
+    images: opts.extraImages,
+    ignore: opts.ignore,
+    ignoreFiles: [path.join(view, '.sealignore'), ...opts.ignoreFiles],
+    env: opts.env,
+    ...(opts.helm ? { helm: opts.helm } : {}),
+  });
+  for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
+  const registryDir = path.join(view, 'registry');
+  const present = await presentInTree(registryDir);
+  const missing = detection.images.filter((i) => !present.has(treeKey(i.reference)));
+  const already: CollectedImage[] = detection.images
+    .filter((i) => present.has(treeKey(i.reference)))
+    .map((i) => ({ reference: i.reference, sources: i.sources, digest: present.get(treeKey(i.reference)) ?? '' }));
+  if (opts.dryRun) {
+    return { cached: false, images: detection.images.map((i) => ({ reference: i.reference, sources: i.sources })), created: '', note: 'dry run' };
+  }
+  const archives = await listImageArchives(view);
+  if (missing.length === 0 && archives.length === 0) {
+    const created = ctx.fixed ?? new Date().toISOString();
+    await cache.put(key, { layer: null, created, images: already });
+    return { cached: false, images: already, layer: null, created, note: `${already.length} images, all in the base registry` };
+  }
+  if (missing.length > 0 && !opts.client) throw new UserError(`collecting images needs a registry client (${missing[0]!.reference})`);
+
+  await mkdir(registryDir, { recursive: true });
+  const before = await takeSnapshot(registryDir);
+  const tree = new RegistryTreeSink(registryDir);
+  const sink = new CachedTreeSink(tree, path.join(ctx.store.cacheDir(), 'blobs'));
+  const saved = opts.client
+    ? await saveImages(opts.client, missing, sink, {
+        platforms: opts.platforms,
+        concurrency: opts.concurrency,
+        skipMissing: opts.skipMissing,
+        reporter: ctx.reporter,
+      })
+    : { saved: [], skipped: [], fetchedBytes: 0 };
+  const fromArchives: CollectedImage[] = [];
+  for (const file of archives) {
+    const loaded = await loadImageArchive(file, sink, path.relative(view, file));
+    for (const w of loaded.warnings) ctx.reporter.emit({ type: 'warning', text: w });
+    for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [path.relative(view, file)], digest: img.digest });
+  }
+  await tree.close();
+  const entries: LayerEntry[] = (await diffSinceSnapshot(registryDir, before)).map((e) => ({ ...e, path: `registry/${e.path}` }));
+  entries.push({ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 });
+  const built = await writeLayerBlob(ctx.store, entries, {
+    compression: ctx.compression,
+    ...(ctx.timestamp !== undefined ? { clampMtime: ctx.timestamp } : {}),
+  });
+  const images = [...already, ...saved.saved, ...fromArchives].sort((a, b) => (a.reference < b.reference ? -1 : 1));
+  const created = ctx.fixed ?? new Date().toISOString();
+  await cache.put(key, { layer: built, created, images });
+  const mb = (saved.fetchedBytes / (1 << 20)).toFixed(1);
+  return {
+    cached: false,
+    images,
+    layer: { descriptor: built.descriptor, diffId: built.diffId },
+    created,
+    note: `${images.length} images, ${mb} MiB fetched${saved.skipped.length ? `, ${saved.skipped.length} skipped` : ''}`,
+  };
+}
+
+/** The parts of the rootfs detection reads; big registry blobs only need to exist. */
+function viewFilter(p: string, size: number, isDir: boolean): 'write' | 'skip' | 'placeholder' {
+  const top = p.split('/')[0] ?? '';
+  if (p === '.sealignore') return 'write';
+  if (!VIEW_DIRS.has(top)) return 'skip';
+  if (top === 'registry' && !isDir && size > BIG && p.endsWith('/data')) return 'placeholder';
+  return 'write';
+}
+
+/** Images the tree already holds completely, by `repo:tag` / `repo@digest`, with their digest. */
+async function presentInTree(registryDir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const img of await listTreeImages(registryDir).catch(() => [])) {
+    if (!img.complete) continue;
+    if (img.tag !== undefined) out.set(`${img.repository}:${img.tag}`, img.digest);
+    out.set(`${img.repository}@${img.digest}`, img.digest);
+  }
+  return out;
+}
+
+function treeKey(reference: string): string {
+  const ref = parseReference(reference);
+  const repo = treeRepository(`${ref.domain}/${ref.repository}`);
+  return ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`;
+}
+
+/** Re-exported for callers that only want the detection (dry runs). */
+export type { DetectedImage };

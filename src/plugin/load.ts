@@ -1,0 +1,85 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { UserError } from '../errors.js';
+import { PHASES, type Phase, type Plugin } from './types.js';
+
+/**
+ * Reads plugin definitions from YAML text (multi-document; documents of other kinds are ignored).
+ * Errors name the source and the document.
+ */
+export function parsePlugins(text: string, source: string): Plugin[] {
+  const plugins: Plugin[] = [];
+  const docs = parseAllDocuments(text);
+  for (const [i, doc] of docs.entries()) {
+    if (doc.errors.length > 0) {
+      throw new UserError(`${source}: document ${i + 1}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
+    }
+    const raw = doc.toJS() as unknown;
+    if (raw === null || typeof raw !== 'object') continue;
+    const obj = raw as { kind?: unknown; metadata?: { name?: unknown }; spec?: Record<string, unknown> };
+    if (obj.kind !== 'Plugin') continue;
+    plugins.push(toPlugin(obj, `${source} (document ${i + 1})`));
+  }
+  return plugins;
+}
+
+function toPlugin(obj: { metadata?: { name?: unknown }; spec?: Record<string, unknown> }, where: string): Plugin {
+  const name = obj.metadata?.name;
+  if (typeof name !== 'string' || name === '') throw new UserError(`${where}: a Plugin needs metadata.name`);
+  const spec = obj.spec ?? {};
+  const type = typeof spec.type === 'string' ? spec.type.toUpperCase() : '';
+  if (type === '') throw new UserError(`${where}: plugin ${name} needs spec.type`);
+  const action = typeof spec.action === 'string' ? spec.action : '';
+  const phases = action
+    .split('|')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (phases.length === 0) throw new UserError(`${where}: plugin ${name} needs spec.action (one of ${PHASES.join(', ')})`);
+  for (const p of phases) {
+    if (!(PHASES as readonly string[]).includes(p)) {
+      throw new UserError(`${where}: plugin ${name}: unknown action ${JSON.stringify(p)} (want one of ${PHASES.join(', ')})`);
+    }
+  }
+  const data = typeof spec.data === 'string' ? spec.data : '';
+  if (type === 'SHELL' && data.trim() === '') throw new UserError(`${where}: SHELL plugin ${name} has no spec.data`);
+  return {
+    name,
+    type,
+    phases: phases as Phase[],
+    on: typeof spec.on === 'string' ? spec.on.trim() : '',
+    data,
+    source: where,
+  };
+}
+
+/** Reads every `*.yaml`/`*.yml` in a rootfs's `plugins/` folder (none when it is absent), in name order. */
+export async function loadPluginDir(dir: string): Promise<Plugin[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: Plugin[] = [];
+  for (const n of names) out.push(...parsePlugins(await readFile(join(dir, n), 'utf8'), `plugins/${n}`));
+  return out;
+}
+
+/**
+ * The plugins of a run: the image's, then the Clusterfile's; a Clusterfile plugin with the same
+ * name and type replaces the image's (each plugin appears once, unlike sealer v0.8.6's loader).
+ */
+export function mergePlugins(fromImage: readonly Plugin[], fromClusterfile: readonly Plugin[]): Plugin[] {
+  const key = (p: Plugin) => `${p.type}/${p.name}`;
+  const overridden = new Set(fromClusterfile.map(key));
+  const seen = new Set<string>();
+  const out: Plugin[] = [];
+  for (const p of [...fromImage.filter((p) => !overridden.has(key(p))), ...fromClusterfile]) {
+    if (seen.has(key(p))) continue;
+    seen.add(key(p));
+    out.push(p);
+  }
+  return out;
+}
