@@ -4,13 +4,14 @@ import { UserError } from '../errors.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import { MediaType } from '../image/media-types.js';
 import { formatReference, parseReference } from '../image/reference.js';
-import { type LoadedImage, readImage } from '../image/read-image.js';
+import type { LoadedImage } from '../image/read-image.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { parseKubefile } from '../kubefile/index.js';
 import type { Reporter } from '../report/events.js';
 import { nullReporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
 import type { DiffMethod } from '../rootfs/run-command.js';
+import { baseResolver } from './base-resolver.js';
 import type { CollectOptions } from './collect-step.js';
 import { type ExecuteResult, executeBuild } from './execute.js';
 import { type BuildPlan, planBuild } from './plan.js';
@@ -69,7 +70,7 @@ export async function loadPlan(req: Pick<BuildRequest, 'contextDir' | 'kubefile'
 /** Builds one platform of a cluster image into the store (before collection and tagging). */
 export async function buildImage(req: BuildRequest, plan: BuildPlan, platform: Platform): Promise<ExecuteResult> {
   const reporter = req.reporter ?? nullReporter;
-  const base = plan.base === 'scratch' ? undefined : await (req.resolveBase ?? localBase(req.store))(plan.base, platform);
+  const base = plan.base === 'scratch' ? undefined : await (req.resolveBase ?? baseResolver(req.store, 'never'))(plan.base, platform);
   return executeBuild(plan, {
     store: req.store,
     contextDir: req.contextDir,
@@ -102,16 +103,6 @@ export async function tagImage(store: LayoutStore, desc: Descriptor, tags: reado
   const names = tags.map((t) => formatReference(parseReference(t)));
   for (const n of names) await store.tag(n, desc);
   return names;
-}
-
-/** The default base resolver: the local store, with a hint when the image is missing. */
-export function localBase(store: LayoutStore): BaseResolver {
-  return async (reference, platform) => {
-    const name = formatReference(parseReference(reference));
-    const desc = await store.resolve(name);
-    if (!desc) throw new UserError(`base image ${reference} is not in the local store (pull it first: sealer pull ${reference})`);
-    return { name, image: await readImage(store, desc, platform) };
-  };
 }
 
 async function firstExisting(paths: readonly string[]): Promise<string | undefined> {

@@ -5,6 +5,8 @@ import type { GlobalOptions } from './context.js';
 import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerArchiveCommands } from './commands/archive.js';
+import { registerManifestCommands } from './commands/manifest.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import type { ProgressMode } from './render/progress.js';
 
 /**
@@ -30,6 +32,8 @@ const globals = (): GlobalOptions => {
 registerBuild(program, globals);
 registerImageCommands(program, globals);
 registerArchiveCommands(program, globals);
+registerRegistryCommands(program, globals);
+registerManifestCommands(program, globals);
 
 try {
   await program.parseAsync(process.argv);

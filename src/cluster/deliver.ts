@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TreeManifest } from '../host/manifest.js';
 import type { UploadTreeResult } from '../host/host.js';
+import { uploadTreeToHosts } from '../host/tree-upload.js';
 import { renderTemplate } from './template.js';
 import type { ClusterHost } from './types.js';
 
@@ -13,21 +14,26 @@ export function withoutRegistry(manifest: TreeManifest): TreeManifest {
   };
 }
 
-/** Delivers the rootfs to one host: all of it to the registry host, the rest without `registry/`. */
+/**
+ * Delivers the rootfs to every host at once: all of it to the registry host (master0), the rest
+ * without `registry/`. Hosts that need the same entries share one compressed stream. Results are
+ * in the order of `hosts`.
+ */
 export function deliverRootfs(
-  h: ClusterHost,
+  hosts: readonly ClusterHost[],
+  registryHost: ClusterHost,
   localDir: string,
   rootfs: string,
   manifest: TreeManifest,
-  isRegistryHost: boolean,
   signal: AbortSignal | undefined,
-  onProgress?: (done: number, total: number) => void,
-): Promise<UploadTreeResult> {
-  return h.host.uploadTree(localDir, rootfs, {
-    manifest: isRegistryHost ? manifest : withoutRegistry(manifest),
-    ...(signal ? { signal } : {}),
-    ...(onProgress ? { onProgress } : {}),
-  });
+): Promise<PromiseSettledResult<UploadTreeResult>[]> {
+  const rest = withoutRegistry(manifest);
+  return uploadTreeToHosts(
+    hosts.map((h) => ({ host: h.host, manifest: h === registryHost ? manifest : rest })),
+    localDir,
+    rootfs,
+    signal ? { signal } : {},
+  );
 }
 
 /** The templates sealer renders: `*.tmpl` under `etc/`, `charts/` and `manifests/`. */

@@ -81,10 +81,18 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
     const delivered: Record<string, number> = {};
 
     await pluginPhase(ctx, 'Originally', hosts);
-    await onEach(ctx, 'deliver', hosts, async (h) => {
-      const r = await deliverRootfs(h, req.rootfsDir, rootfs, manifest, h === master0, signal);
-      delivered[h.ip] = r.bytes;
-    }, { record: false });
+    await timed(reporter, counter, 'deliver', `delivering the rootfs to ${hosts.length} hosts`, async () => {
+      const results = await deliverRootfs(hosts, master0, req.rootfsDir, rootfs, manifest, signal);
+      const failed: { h: ClusterHost; error: unknown }[] = [];
+      results.forEach((r, i) => {
+        const h = hosts[i] as ClusterHost;
+        if (r.status === 'fulfilled') {
+          delivered[h.ip] = r.value.bytes;
+          ctx.ran.push(`deliver@${h.ip}`);
+        } else failed.push({ h, error: r.reason });
+      });
+      if (failed.length > 0) throw stepError('deliver', failed);
+    });
     await onEach(ctx, 'render', hosts, (h) => renderTemplates(h, req.rootfsDir, rootfs, manifest, { ...env, ...h.env, SEALER_HOST_IP: h.ip }, signal), {
       record: false,
     });
@@ -176,16 +184,17 @@ async function onEach(
         ctx.ran.push(keyOf(h));
       }),
     );
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ h: todo[i], error: r.reason as unknown }] : []));
-    if (failed.length === 1) throw new ClusterStepError(step, [failed[0]?.h?.host.name ?? '?'], failed[0]?.error);
-    if (failed.length > 1) {
-      throw new ClusterStepError(
-        step,
-        failed.map((f) => f.h?.host.name ?? '?'),
-        new AggregateError(failed.map((f) => f.error), `${failed.length} hosts failed`),
-      );
-    }
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ h: todo[i] as ClusterHost, error: r.reason as unknown }] : [],
+    );
+    if (failed.length > 0) throw stepError(step, failed);
   });
+}
+
+function stepError(step: string, failed: readonly { h: ClusterHost; error: unknown }[]): ClusterStepError {
+  const names = failed.map((f) => f.h.host.name);
+  if (failed.length === 1) return new ClusterStepError(step, names, failed[0]?.error);
+  return new ClusterStepError(step, names, new AggregateError(failed.map((f) => f.error), `${failed.length} hosts failed`));
 }
 
 /** Runs a plugin phase once per cluster (or once per `key`), recorded like a step. */

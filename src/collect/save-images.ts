@@ -1,7 +1,9 @@
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ImageSink } from '../image/blob-store.js';
+import type { Digest } from '../image/digest.js';
 import { parseReference } from '../image/reference.js';
-import type { Platform } from '../image/types.js';
+import type { Descriptor, Platform } from '../image/types.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { RegistryClient } from '../registry/client.js';
 import { copyImage } from '../registry/copy.js';
@@ -44,12 +46,14 @@ export async function saveImages(
   const skipped: SaveImagesResult['skipped'][number][] = [];
   let fetchedBytes = 0;
   const failures: Error[] = [];
+  const claims = new BlobClaims(sink);
   await Promise.all(
     images.map((img) =>
       limit(async () => {
         reporter.emit({ type: 'log', level: 'info', text: `pulling ${img.reference}` });
+        const view = claims.view();
         try {
-          const res = await copyImage(client, parseReference(img.reference), sink, { platforms: opts.platforms, reporter });
+          const res = await copyImage(client, parseReference(img.reference), view, { platforms: opts.platforms, reporter });
           fetchedBytes += res.fetched;
           saved.push({
             reference: img.reference,
@@ -66,6 +70,8 @@ export async function saveImages(
           } else {
             failures.push(new UserError(`collecting ${img.reference} (referenced by ${img.sources.join(', ')}): ${reason}`));
           }
+        } finally {
+          view.release();
         }
       }),
     ),
@@ -80,4 +86,65 @@ function describe(err: Error): string {
   const parts: string[] = [];
   for (let cur: unknown = err; cur instanceof Error && parts.length < 6; cur = cur.cause) parts.push(cur.message);
   return parts.join(': ');
+}
+
+interface Claim {
+  readonly owner: object;
+  readonly done: Promise<void>;
+  readonly settle: () => void;
+}
+
+/**
+ * Lets images copied at the same time share a blob without fetching it twice. `copyImage` asks
+ * `hasBlob` before it opens a blob at the registry; the first image to ask about a missing blob
+ * claims it (and gets false: it fetches), the others wait until that blob is stored and then
+ * see it as present. A claim ends when its blob is stored, or when the claiming image's copy
+ * ends (a failed fetch): a waiter then checks again and fetches the blob itself if need be.
+ */
+class BlobClaims {
+  private readonly claims = new Map<Digest, Claim>();
+
+  constructor(private readonly sink: ImageSink) {}
+
+  /** A sink for one image's copy; call `release()` when that copy has ended. */
+  view(): ImageSink & { release(): void } {
+    const owner = {};
+    const { sink, claims } = this;
+    const end = (digest: Digest) => {
+      const c = claims.get(digest);
+      if (c?.owner === owner) {
+        claims.delete(digest);
+        c.settle();
+      }
+    };
+    return {
+      async hasBlob(digest: Digest): Promise<boolean> {
+        for (;;) {
+          if (await sink.hasBlob(digest)) return true;
+          const c = claims.get(digest);
+          if (c === undefined) {
+            let settle = () => {};
+            const done = new Promise<void>((resolve) => {
+              settle = resolve;
+            });
+            claims.set(digest, { owner, done, settle });
+            return false;
+          }
+          if (c.owner === owner) return false;
+          await c.done;
+        }
+      },
+      async putBlob(expected: Descriptor, data: Readable): Promise<void> {
+        try {
+          await sink.putBlob(expected, data);
+        } finally {
+          end(expected.digest);
+        }
+      },
+      putManifest: (desc, bytes, name) => sink.putManifest(desc, bytes, name),
+      release(): void {
+        for (const [digest, c] of [...claims]) if (c.owner === owner) end(digest);
+      },
+    };
+  }
 }

@@ -1,11 +1,15 @@
+import type { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DigestingStream } from '../image/digest.js';
 import { TransferError } from './errors.js';
 import type { Host, UploadTreeOptions, UploadTreeResult } from './host.js';
 import { buildManifest, parseManifest, serializeManifest, type TreeManifest } from './manifest.js';
 import { shellQuote } from './shell.js';
-import { LISTING_PRINTF, mismatches, parseListing, planUpload } from './tree-diff.js';
+import { LISTING_PRINTF, mismatches, parseListing, planUpload, type UploadPlan } from './tree-diff.js';
+import { fanOut } from './fan-out.js';
 import { packEntries } from './tree-pack.js';
+
+export { verifyTreeContent } from './tree-verify.js';
 
 const SEPARATOR = '\n--sealer-listing--\n';
 
@@ -26,112 +30,212 @@ export async function uploadTreeVia(
   remoteDir: string,
   opts: UploadTreeOptions = {},
 ): Promise<UploadTreeResult> {
-  const signal = opts.signal;
-  const local = opts.manifest ?? (await buildManifest(localDir, signal ? { signal } : {}));
-  const manifestPath = opts.manifestPath ?? defaultManifestPath(remoteDir);
-  const dir = shellQuote(remoteDir);
-  const sig = signal ? { signal } : {};
+  const { manifest, onProgress, ...rest } = opts;
+  const [r] = await uploadTreeToHosts([{ host, ...(manifest ? { manifest } : {}) }], localDir, remoteDir, {
+    ...rest,
+    ...(onProgress ? { onProgress: (_h: string, done: number, total: number) => onProgress(done, total) } : {}),
+  });
+  if (r === undefined) throw new Error('uploadTreeToHosts returned no result');
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
 
+/** Options of {@link uploadTreeToHosts}. */
+export type UploadManyOptions = Omit<UploadTreeOptions, 'manifest' | 'onProgress'> & {
+  /** Progress of the stream that feeds `host` (hosts sharing a stream report the same bytes). */
+  readonly onProgress?: (host: string, done: number, total: number) => void;
+};
+
+interface HostPlan {
+  readonly host: Host;
+  readonly local: TreeManifest;
+  readonly recorded: TreeManifest | undefined;
+  readonly plan: UploadPlan;
+}
+
+/**
+ * Delivers a tree to several hosts at once. Hosts that need exactly the same entries share one
+ * packed and compressed stream (packed and gzipped once, fanned out to every channel, at the pace
+ * of the slowest), so the CPU cost does not grow with the number of hosts. Each host is checked
+ * on its own; the results are in the order of `targets`, one failure not stopping the others.
+ */
+export async function uploadTreeToHosts(
+  targets: readonly { readonly host: Host; readonly manifest?: TreeManifest }[],
+  localDir: string,
+  remoteDir: string,
+  opts: UploadManyOptions = {},
+): Promise<PromiseSettledResult<UploadTreeResult>[]> {
+  const sig = opts.signal ? { signal: opts.signal } : {};
+  const manifestPath = opts.manifestPath ?? defaultManifestPath(remoteDir);
+  let shared: Promise<TreeManifest> | undefined;
+  const manifestFor = (m: TreeManifest | undefined): TreeManifest | Promise<TreeManifest> => {
+    if (m !== undefined) return m;
+    shared ??= buildManifest(localDir, sig);
+    return shared;
+  };
+  const plans = await Promise.allSettled(
+    targets.map(async (t) => planFor(t.host, await manifestFor(t.manifest), remoteDir, manifestPath, opts.prune ?? false, sig)),
+  );
+  // Group the hosts that need the same bytes.
+  const groups = new Map<string, number[]>();
+  plans.forEach((p, i) => {
+    if (p.status !== 'fulfilled' || p.value.plan.send.length === 0) return;
+    const key = p.value.plan.send.map((e) => `${e.path}\0${e.sha256 ?? e.target ?? ''}\0${e.mode}\0${e.mtime}`).join('\0');
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const results: PromiseSettledResult<UploadTreeResult>[] = plans.map((p) =>
+    p.status === 'rejected' ? p : { status: 'fulfilled', value: emptyResult(p.value.local) },
+  );
+  const work: Promise<void>[] = [];
+  // Hosts with nothing to send still get removals and a manifest check.
+  plans.forEach((p, i) => {
+    if (p.status === 'fulfilled' && p.value.plan.send.length === 0) {
+      work.push(
+        settle(results, i, async () => {
+          await prepare(p.value, remoteDir, manifestPath, sig);
+          return finish(p.value, localDir, remoteDir, manifestPath, 0, sig);
+        }),
+      );
+    }
+  });
+  for (const members of groups.values()) {
+    const hp = members.map((i) => (plans[i] as PromiseFulfilledResult<HostPlan>).value);
+    work.push(sendGroup(hp, members, results, localDir, remoteDir, manifestPath, opts));
+  }
+  await Promise.all(work);
+  return results;
+}
+
+function emptyResult(local: TreeManifest): UploadTreeResult {
+  return { entries: local.entries.length, sent: 0, bytes: 0, wireBytes: 0, removed: 0 };
+}
+
+async function settle(
+  results: PromiseSettledResult<UploadTreeResult>[],
+  i: number,
+  fn: () => Promise<UploadTreeResult>,
+): Promise<void> {
+  try {
+    results[i] = { status: 'fulfilled', value: await fn() };
+  } catch (reason) {
+    results[i] = { status: 'rejected', reason };
+  }
+}
+
+async function planFor(
+  host: Host,
+  local: TreeManifest,
+  remoteDir: string,
+  manifestPath: string,
+  prune: boolean,
+  sig: { signal?: AbortSignal },
+): Promise<HostPlan> {
   const state = await host.exec(
-    `mkdir -p -- ${dir} && { cat -- ${shellQuote(manifestPath)} 2>/dev/null || true; } && printf '%s' ${shellQuote(SEPARATOR)} && ${listCommand(remoteDir)}`,
+    `mkdir -p -- ${shellQuote(remoteDir)} && { cat -- ${shellQuote(manifestPath)} 2>/dev/null || true; } && printf '%s' ${shellQuote(SEPARATOR)} && ${listCommand(remoteDir)}`,
     sig,
   );
   const cut = state.stdout.indexOf(SEPARATOR);
   const recorded = cut > 0 ? parseManifest(state.stdout.slice(0, cut)) : undefined;
   const live = parseListing(cut >= 0 ? state.stdout.slice(cut + SEPARATOR.length) : '');
-  const plan = planUpload(local, recorded, live, opts.prune ?? false);
+  return { host, local, recorded, plan: planUpload(local, recorded, live, prune) };
+}
 
-  const total = plan.send.reduce((n, e) => n + e.size, 0);
-  if (plan.send.length === 0 && plan.remove.length === 0) {
-    if (recorded === undefined || serializeManifest(recorded) !== serializeManifest(local)) {
-      await host.writeFile(manifestPath, serializeManifest(local), sig);
-    }
-    opts.onProgress?.(0, 0);
-    return { entries: local.entries.length, sent: 0, bytes: 0, wireBytes: 0, removed: 0 };
-  }
+/** Drops the recorded manifest (so an interrupted run never leaves one claiming the tree) and removes what must go. */
+async function prepare(hp: HostPlan, remoteDir: string, manifestPath: string, sig: { signal?: AbortSignal }): Promise<void> {
+  if (hp.plan.send.length === 0 && hp.plan.remove.length === 0) return;
+  await hp.host.exec(`rm -f -- ${shellQuote(manifestPath)} && cd -- ${shellQuote(remoteDir)} && xargs -0 -r rm -rf --`, {
+    ...sig,
+    stdin: hp.plan.remove.map((p) => `${p}\0`).join(''),
+  });
+}
 
-  // The manifest goes first, so an interrupted run never leaves a stale manifest claiming a tree.
-  const removeList = plan.remove.map((p) => `${p}\0`).join('');
-  await host.exec(
-    `rm -f -- ${shellQuote(manifestPath)} && cd -- ${dir} && xargs -0 -r rm -rf --`,
-    { ...sig, stdin: removeList },
-  );
-
-  let wireBytes = 0;
-  if (plan.send.length > 0) {
-    let done = 0;
-    const tar = packEntries(localDir, plan.send, {
-      ...sig,
-      onBytes: (n) => {
-        done += n;
-        opts.onProgress?.(done, total);
-      },
-    });
-    const gzip = createGzip({ level: opts.gzipLevel ?? 1 });
-    const digesting = new DigestingStream();
-    tar.on('error', (err) => gzip.destroy(err));
-    gzip.on('error', (err) => digesting.destroy(err));
-    tar.pipe(gzip).pipe(digesting);
-    const result = await host.exec(['bash', '-c', RECEIVE_SCRIPT, 'sealer-receive', remoteDir], {
-      ...sig,
-      stdin: digesting,
-    });
-    const remoteSum = result.stdout.trim();
-    const localSum = digesting.digest().slice('sha256:'.length);
-    wireBytes = digesting.size();
-    if (remoteSum !== localSum) {
+/** Checks the tree on the host against the manifest, then records the manifest there. */
+async function finish(
+  hp: HostPlan,
+  localDir: string,
+  remoteDir: string,
+  manifestPath: string,
+  wireBytes: number,
+  sig: { signal?: AbortSignal },
+): Promise<UploadTreeResult> {
+  const { host, local, plan, recorded } = hp;
+  if (plan.send.length > 0 || plan.remove.length > 0) {
+    const after = parseListing((await host.exec(listCommand(remoteDir), sig)).stdout);
+    const bad = mismatches(local, after);
+    if (bad.length > 0) {
       throw new TransferError(
         host.name,
-        `delivering ${localDir} to ${remoteDir}: the host received a stream with sha256 ${remoteSum || '(none)'}, sent ${localSum}`,
+        `delivering ${localDir} to ${remoteDir}: ${bad.length} entries differ after the transfer: ${bad.slice(0, 5).join('; ')}`,
       );
     }
   }
-
-  const after = parseListing((await host.exec(listCommand(remoteDir), sig)).stdout);
-  const bad = mismatches(local, after);
-  if (bad.length > 0) {
-    throw new TransferError(
-      host.name,
-      `delivering ${localDir} to ${remoteDir}: ${bad.length} entries differ after the transfer: ${bad.slice(0, 5).join('; ')}`,
-    );
+  if (plan.send.length > 0 || plan.remove.length > 0 || recorded === undefined || serializeManifest(recorded) !== serializeManifest(local)) {
+    await host.writeFile(manifestPath, serializeManifest(local), sig);
   }
-  await host.writeFile(manifestPath, serializeManifest(local), sig);
   return {
     entries: local.entries.length,
     sent: plan.send.length,
-    bytes: total,
+    bytes: plan.send.reduce((n, e) => n + e.size, 0),
     wireBytes,
     removed: plan.remove.length,
   };
 }
 
-/**
- * Checks every file's content on the host against the manifest (`sha256sum` over the tree there).
- * Returns the paths that differ; empty when the tree is intact.
- */
-export async function verifyTreeContent(
-  host: Host,
-  local: TreeManifest,
+/** Packs and compresses a group's entries once and streams them to every host of the group. */
+async function sendGroup(
+  hp: readonly HostPlan[],
+  members: readonly number[],
+  results: PromiseSettledResult<UploadTreeResult>[],
+  localDir: string,
   remoteDir: string,
-  opts: { signal?: AbortSignal } = {},
-): Promise<string[]> {
-  const out = await host.exec(
-    `cd -- ${shellQuote(remoteDir)} && find . -type f -print0 | xargs -0 -r sha256sum --zero --`,
-    opts.signal ? { signal: opts.signal } : {},
+  manifestPath: string,
+  opts: UploadManyOptions,
+): Promise<void> {
+  const sig = opts.signal ? { signal: opts.signal } : {};
+  const ready = await Promise.allSettled(hp.map((h) => prepare(h, remoteDir, manifestPath, sig)));
+  const live = hp.filter((_, k) => {
+    const r = ready[k];
+    if (r?.status === 'rejected') results[members[k] ?? -1] = r;
+    return r?.status === 'fulfilled';
+  });
+  const liveMembers = members.filter((_, k) => ready[k]?.status === 'fulfilled');
+  const first = live[0];
+  if (first === undefined) return;
+  const total = first.plan.send.reduce((n, e) => n + e.size, 0);
+  let done = 0;
+  const tar = packEntries(localDir, first.plan.send, {
+    ...sig,
+    onBytes: (n) => {
+      done += n;
+      for (const h of live) opts.onProgress?.(h.host.name, done, total);
+    },
+  });
+  const gzip = createGzip({ level: opts.gzipLevel ?? 1 });
+  const digesting = new DigestingStream();
+  tar.on('error', (err) => gzip.destroy(err));
+  gzip.on('error', (err) => digesting.destroy(err));
+  tar.pipe(gzip).pipe(digesting);
+  const outs = fanOut(digesting, live.length);
+  await Promise.all(
+    live.map((h, k) =>
+      settle(results, liveMembers[k] ?? -1, async () => {
+        const out = outs[k] as PassThrough;
+        const r = await h.host.exec(['bash', '-c', RECEIVE_SCRIPT, 'sealer-receive', remoteDir], { ...sig, stdin: out });
+        const remoteSum = r.stdout.trim();
+        const localSum = digesting.digest().slice('sha256:'.length);
+        if (remoteSum !== localSum) {
+          throw new TransferError(
+            h.host.name,
+            `delivering ${localDir} to ${remoteDir}: the host received a stream with sha256 ${remoteSum || '(none)'}, sent ${localSum}`,
+          );
+        }
+        return finish(h, localDir, remoteDir, manifestPath, digesting.size(), sig);
+      }),
+    ),
   );
-  const sums = new Map<string, string>();
-  for (const rec of out.stdout.split('\0')) {
-    const m = /^([0-9a-f]{64}) [ *]\.\/(.*)$/s.exec(rec);
-    if (m?.[1] !== undefined && m[2] !== undefined) sums.set(m[2], m[1]);
-  }
-  const bad: string[] = [];
-  for (const e of local.entries) {
-    if (e.type !== 'file') continue;
-    const got = sums.get(e.path);
-    if (got !== e.sha256) bad.push(`${e.path}: ${got === undefined ? 'missing' : `sha256 ${got}`}, want ${e.sha256}`);
-  }
-  return bad;
 }
+
+
 
 function listCommand(remoteDir: string): string {
   return `find ${shellQuote(remoteDir)} -mindepth 1 -printf '${LISTING_PRINTF}'`;

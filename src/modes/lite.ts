@@ -1,5 +1,6 @@
 import { link, rm } from 'node:fs/promises';
-import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, localBase, tagImage } from '../build/build.js';
+import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, tagImage } from '../build/build.js';
+import { baseResolver } from '../build/base-resolver.js';
 import type { BuildPlan } from '../build/plan.js';
 import { tempName } from '../image/atomic-file.js';
 import { parseDigest } from '../image/digest.js';
@@ -31,7 +32,7 @@ export const liteMode: BuildMode = {
 async function dryRun(req: BuildRequest, plan: BuildPlan): Promise<BuildResult> {
   const scratch = await LayoutStore.open(tempName(req.store.tmpDir(), 'dryrun'));
   try {
-    const resolveBase = req.resolveBase ?? localBase(req.store);
+    const resolveBase = req.resolveBase ?? baseResolver(req.store, 'never');
     const linked: BaseResolver = async (reference, platform) => {
       const base = await resolveBase(reference, platform);
       for (const hex of await req.store.reachable(base.image.descriptor)) {

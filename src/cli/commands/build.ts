@@ -10,6 +10,7 @@ import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor }
 import { collect, examples, parseKeyValue, parseTimestamp } from '../options.js';
 import { addRegistryFlags, type RegistryFlags, registryClient } from '../registry-options.js';
 import type { CollectOptions } from '../../build/collect-step.js';
+import { baseResolver, type PullPolicy } from '../../build/base-resolver.js';
 
 interface BuildFlags {
   tag: string[];
@@ -77,7 +78,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       if (flags.tag.length === 0 && !flags.dryRun) throw new UsageError('build needs a name: -t NAME', 'sealer build -t my-app:v1 .');
       const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
       const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
-      oneOf(flags.pull, ['missing', 'always', 'never'], '--pull');
+      const pull = oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy;
       const mode = modeByName(flags.mode);
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
@@ -118,6 +119,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           hostEnv: env,
           mode: mode.name,
           ...(collectOpts ? { collect: collectOpts } : {}),
+          resolveBase: baseResolver(store, pull, client, reporter),
           reporter,
         },
         plan,
