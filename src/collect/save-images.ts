@@ -53,7 +53,11 @@ export async function saveImages(
         reporter.emit({ type: 'log', level: 'info', text: `pulling ${img.reference}` });
         const view = claims.view();
         try {
-          const res = await copyImage(client, parseReference(img.reference), view, { platforms: opts.platforms, reporter });
+          const ref = parseReference(img.reference);
+          // The full name: the tree drops the domain itself. `ref.repository` alone would be
+          // re-read as a docker.io name (`127.0.0.1:5000/app` would land in `library/app`).
+          const name = { repository: `${ref.domain}/${ref.repository}`, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+          const res = await copyImage(client, ref, view, { platforms: opts.platforms, reporter, name });
           fetchedBytes += res.fetched;
           saved.push({
             reference: img.reference,

@@ -1,0 +1,207 @@
+/**
+ * Shared pieces of the image-collection end-to-end tests: images made locally (layers shared
+ * between them, OCI and Docker v2s2, multi-arch indexes), pushed with skopeo into a real
+ * upstream docker-registry behind a counting proxy, and the collected `registry/` tree of a
+ * built cluster image extracted with GNU tar.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { type Digest, digestOf } from '../../src/image/digest.js';
+import { MediaType } from '../../src/image/media-types.js';
+import type { Descriptor, Platform } from '../../src/image/types.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { writeOciLayout } from '../support/random-image.js';
+import { fromRepoRoot } from '../support/repo-root.js';
+import { type RunningRegistry, startRegistry } from '../support/registry.js';
+import { hasBinary, missingRequirement } from '../support/requirements.js';
+
+export const run = promisify(execFile);
+
+/** A blob and its descriptor. */
+export interface Blob {
+  readonly desc: Descriptor;
+  readonly bytes: Buffer;
+}
+
+/** A layer: a gzip tar of one random file, with its diff ID. */
+export interface Layer extends Blob {
+  readonly diffId: Digest;
+}
+
+/** A single-platform image in memory. */
+export interface Image {
+  readonly manifest: Blob;
+  readonly config: Blob;
+  readonly layers: readonly Layer[];
+  readonly platform: Platform;
+}
+
+function blob(mediaType: string, bytes: Buffer): Blob {
+  return { desc: { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes };
+}
+
+/** A real gzip tar layer holding one file of random bytes. */
+export async function makeLayer(size = 32 * 1024, format: 'oci' | 'docker' = 'oci'): Promise<Layer> {
+  const p = pack();
+  const data = randomBytes(size);
+  p.entry({ name: `f-${randomBytes(4).toString('hex')}.bin`, size: data.length, mode: 0o644, mtime: new Date(0) }, data);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
+  const tar = Buffer.concat(chunks);
+  const gz = gzipSync(tar, { level: 1 });
+  const mediaType = format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip;
+  return { desc: { mediaType, digest: digestOf(gz), size: gz.length }, bytes: gz, diffId: digestOf(tar) };
+}
+
+/** The same layer bytes under the other format's media type (shared between OCI and Docker images). */
+export function asFormat(layer: Layer, format: 'oci' | 'docker'): Layer {
+  return { ...layer, desc: { ...layer.desc, mediaType: format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip } };
+}
+
+/** An image over `layers` (pass shared layers in), OCI or Docker v2s2. */
+export function makeImage(layers: readonly Layer[], format: 'oci' | 'docker' = 'oci', platform: Platform = { os: 'linux', architecture: 'amd64' }): Image {
+  const docker = format === 'docker';
+  const config = blob(
+    docker ? MediaType.dockerConfig : MediaType.ociConfig,
+    Buffer.from(
+      JSON.stringify({
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+        created: '2024-01-01T00:00:00Z',
+        config: { Labels: { nonce: randomBytes(6).toString('hex') } },
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      }),
+    ),
+  );
+  const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
+  const manifest = blob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: config.desc, layers: layers.map((l) => l.desc) })));
+  return { manifest, config, layers, platform };
+}
+
+/** An OCI index (or Docker manifest list) over images. */
+export function makeIndex(images: readonly Image[], format: 'oci' | 'docker' = 'oci'): Blob {
+  const mediaType = format === 'docker' ? MediaType.dockerManifestList : MediaType.ociIndex;
+  return blob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: images.map((i) => ({ ...i.manifest.desc, platform: i.platform })) })));
+}
+
+/** Every blob digest of an image (config and layers). */
+export function blobsOf(...images: readonly Image[]): Set<string> {
+  return new Set(images.flatMap((i) => [i.config.desc.digest, ...i.layers.map((l) => l.desc.digest)]));
+}
+
+/** An upstream docker-registry with a counting proxy in front (use `host` in references). */
+export interface Upstream {
+  readonly registry: RunningRegistry;
+  readonly proxy: FaultProxy;
+  /** The proxy's `127.0.0.1:PORT`: what build contexts name. */
+  readonly host: string;
+  /** Pushes an image or an index (with its images) straight to the registry, bypassing the proxy. */
+  push(repoTag: string, top: Image | { index: Blob; images: readonly Image[] }): Promise<void>;
+  /** GET requests for blobs seen by the proxy since the last `reset()`. */
+  blobGets(): string[];
+  /** Every request the proxy saw since the last `reset()`. */
+  requests(): string[];
+  reset(): void;
+}
+
+/** True when the binaries these tests need are present (else skips, or fails under CI). */
+export function requireTools(t: TestContext, ...extra: string[]): boolean {
+  for (const b of ['docker-registry', 'skopeo', 'tar', ...extra]) {
+    if (!hasBinary(b)) {
+      missingRequirement(t, `${b} not found on PATH`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The helm the project installs (`bash scripts/setup-helm.sh`), or SEALER_HELM. */
+export async function helmPath(t: TestContext): Promise<string | undefined> {
+  const candidates = [process.env.SEALER_HELM, fromRepoRoot('tools', 'helm', 'helm')];
+  for (const c of candidates) {
+    if (c && (await readFile(c).then(() => true, () => false))) return c;
+  }
+  missingRequirement(t, 'helm not found: run `bash scripts/setup-helm.sh` or set SEALER_HELM');
+  return undefined;
+}
+
+/** Starts an upstream registry and its counting proxy, both stopped in `t.after`. */
+export async function startUpstream(t: TestContext): Promise<Upstream> {
+  const registry = await startRegistry();
+  t.after(() => registry.stop());
+  const proxy = await startFaultProxy({ host: '127.0.0.1', port: registry.port });
+  t.after(() => proxy.stop());
+  const scratch = await mkdtemp(path.join(tmpdir(), 'collect-push-'));
+  t.after(() => rm(scratch, { recursive: true, force: true }));
+  let from = 0;
+  let n = 0;
+  return {
+    registry,
+    proxy,
+    host: proxy.host,
+    async push(repoTag, top) {
+      const dir = path.join(scratch, String(n++));
+      const images = 'index' in top ? top.images : [top];
+      const blobs = new Map<Digest, Buffer>();
+      for (const img of images) for (const b of [img.manifest, img.config, ...img.layers]) blobs.set(b.desc.digest, b.bytes);
+      const head = 'index' in top ? top.index : top.manifest;
+      blobs.set(head.desc.digest, head.bytes);
+      await mkdir(dir, { recursive: true });
+      let src = `oci:${dir}:x`;
+      if (head.desc.mediaType.startsWith('application/vnd.oci.')) writeOciLayout(dir, 'x', head, blobs);
+      else {
+        // skopeo's oci: transport only takes OCI media types; its dir: transport keeps Docker ones.
+        if ('index' in top) throw new Error('Docker manifest lists are not supported by this helper');
+        await writeFile(path.join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+        await writeFile(path.join(dir, 'manifest.json'), head.bytes);
+        for (const [d, b] of blobs) if (d !== head.desc.digest) await writeFile(path.join(dir, d.slice(7)), b);
+        src = `dir:${dir}`;
+      }
+      await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--all', '--preserve-digests', '--dest-tls-verify=false', src, `docker://${registry.host}/${repoTag}`]);
+      await rm(dir, { recursive: true, force: true });
+    },
+    blobGets: () => proxy.requests.slice(from).filter((r) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.path)).map((r) => r.path),
+    requests: () => proxy.requests.slice(from).map((r) => `${r.method} ${r.path}`),
+    reset() {
+      from = proxy.requests.length;
+    },
+  };
+}
+
+/** The digest named in a blob GET path. */
+export function blobDigest(p: string): string {
+  return /\/blobs\/(sha256:[0-9a-f]{64})/.exec(p)?.[1] ?? p;
+}
+
+/** Extracts every layer of the stored image `name` into `dest` with GNU tar, in order. */
+export async function extractImage(root: string, name: string, dest: string): Promise<void> {
+  const index = JSON.parse(await readFile(path.join(root, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name);
+  if (!entry) throw new Error(`${name} is not in ${root}/index.json`);
+  const manifest = JSON.parse(await readFile(path.join(root, 'blobs', 'sha256', entry.digest.slice(7)), 'utf8')) as { layers: { digest: string; mediaType: string }[] };
+  await mkdir(dest, { recursive: true });
+  for (const l of manifest.layers) {
+    const flag = l.mediaType.endsWith('gzip') ? '-xzf' : l.mediaType.endsWith('zstd') ? '--zstd -xf' : '-xf';
+    await run('sh', ['-c', `tar ${flag} "$1" -C "$2"`, 'sh', path.join(root, 'blobs', 'sha256', l.digest.slice(7)), dest]);
+  }
+}
+
+/** `skopeo inspect --raw` against a plain-HTTP registry: the manifest bytes as served. */
+export async function rawManifest(ref: string): Promise<Buffer> {
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** `skopeo copy --all` from a plain-HTTP registry into a `dir:` target; returns the digest skopeo saw. */
+export async function skopeoPull(ref: string, dest: string, all = true): Promise<void> {
+  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', ...(all ? ['--all'] : []), '--src-tls-verify=false', `docker://${ref}`, `dir:${dest}`]);
+}
