@@ -24,6 +24,8 @@ export interface CollectOptions {
   readonly platforms: readonly Platform[] | 'all';
   readonly concurrency: number;
   readonly skipMissing: boolean;
+  /** `--registry-mirror`: source domain → mirror host to fetch from. */
+  readonly mirrors?: Readonly<Record<string, string>>;
   /** `--image`: references to add. */
   readonly extraImages: readonly string[];
   /** `--ignore-image`: patterns to leave out. */
@@ -99,7 +101,8 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   if (missing.length === 0 && archives.length === 0) {
     const created = ctx.fixed ?? new Date().toISOString();
     await cache.put(key, { layer: null, created, images: already });
-    return { cached: false, images: already, layer: null, created, note: `${already.length} images, all in the base registry` };
+    const note = already.length ? `${already.length} images, all in the base registry` : 'no container images found';
+    return { cached: false, images: already, layer: null, created, note };
   }
   if (missing.length > 0 && !opts.client) throw new UserError(`collecting images needs a registry client (${missing[0]!.reference})`);
 
@@ -112,6 +115,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
         platforms: opts.platforms,
         concurrency: opts.concurrency,
         skipMissing: opts.skipMissing,
+        ...(opts.mirrors ? { mirrors: opts.mirrors } : {}),
         reporter: ctx.reporter,
       })
     : { saved: [], skipped: [], fetchedBytes: 0 };

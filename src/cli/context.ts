@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LayoutStore } from '../image/layout-store.js';
 import type { Reporter } from '../report/events.js';
 import { type ProgressMode, progressReporter } from './render/progress.js';
+import { ttyReporter } from './render/tty-progress.js';
 
 /** Options every command shares (defined once on the root command). */
 export interface GlobalOptions {
@@ -25,9 +26,20 @@ export function openStore(opts: GlobalOptions): Promise<LayoutStore> {
   return LayoutStore.open(dataRoot(opts));
 }
 
-/** The stderr progress reporter the options ask for. */
+let tty: (Reporter & { stop(): void }) | undefined;
+
+/** The stderr progress reporter the options ask for: bars on a terminal, lines otherwise. */
 export function reporterFor(opts: GlobalOptions): Reporter {
-  return progressReporter(process.stderr, opts.progress, opts.debug);
+  if (opts.progress === 'auto' && process.stderr.isTTY) {
+    tty ??= ttyReporter(process.stderr, opts.debug);
+    return tty;
+  }
+  return progressReporter(process.stderr, opts.progress === 'auto' ? 'plain' : opts.progress, opts.debug);
+}
+
+/** Stops live progress bars (before the process exits). */
+export function stopProgress(): void {
+  tty?.stop();
 }
 
 /** The environment as a plain record of strings. */

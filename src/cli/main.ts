@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { describeError, InternalError, UsageError, UserError } from '../errors.js';
-import type { GlobalOptions } from './context.js';
+import { type GlobalOptions, stopProgress } from './context.js';
 import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerArchiveCommands } from './commands/archive.js';
@@ -24,8 +24,8 @@ const program = new Command('sealer')
 
 const globals = (): GlobalOptions => {
   const o = program.opts<{ root?: string; progress: string; debug?: boolean }>();
-  const progress = o.progress === 'auto' ? 'plain' : o.progress;
-  if (!['plain', 'json', 'quiet'].includes(progress)) throw new UsageError(`--progress must be auto, plain, json or quiet`);
+  const progress = o.progress;
+  if (!['auto', 'plain', 'json', 'quiet'].includes(progress)) throw new UsageError(`--progress must be auto, plain, json or quiet`);
   return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true };
 };
 
@@ -38,7 +38,10 @@ registerManifestCommands(program, globals);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  stopProgress();
   process.exitCode = report(err);
+} finally {
+  stopProgress();
 }
 
 function report(err: unknown): number {

@@ -19,6 +19,12 @@ export interface SaveImagesOptions {
   readonly concurrency?: number;
   /** Turn an image that cannot be pulled into a warning instead of an error. */
   readonly skipMissing?: boolean;
+  /**
+   * Registry mirrors: source domain → host to fetch from instead (`docker.io` →
+   * `mirror.example.com:5000`), as air-gapped build sites run them. The image keeps its
+   * source name in the tree; only the fetch goes to the mirror.
+   */
+  readonly mirrors?: Readonly<Record<string, string>>;
   readonly reporter?: Reporter;
 }
 
@@ -57,7 +63,9 @@ export async function saveImages(
           // The full name: the tree drops the domain itself. `ref.repository` alone would be
           // re-read as a docker.io name (`127.0.0.1:5000/app` would land in `library/app`).
           const name = { repository: `${ref.domain}/${ref.repository}`, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
-          const res = await copyImage(client, ref, view, { platforms: opts.platforms, reporter, name });
+          const mirror = opts.mirrors?.[ref.domain];
+          const from = mirror ? { ...ref, domain: mirror } : ref;
+          const res = await copyImage(client, from, view, { platforms: opts.platforms, reporter, name });
           fetchedBytes += res.fetched;
           saved.push({
             reference: img.reference,

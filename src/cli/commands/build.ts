@@ -33,6 +33,7 @@ interface BuildFlags {
   ignoreImage: string[];
   helm?: string;
   collect: boolean;
+  registryMirror: string[];
 }
 
 /** `sealer build`: Kubefile + context → cluster image in the local store. */
@@ -58,6 +59,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--image <ref>', 'also collect this image (repeatable)', collect, [])
     .option('--ignore-image <pattern>', 'do not collect images matching this pattern (repeatable; as in .sealignore)', collect, [])
     .option('--helm <path>', 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)')
+    .option('--registry-mirror <domain=host>', 'fetch images of DOMAIN from the mirror HOST while collecting (repeatable)', collect, [])
     .option('--no-collect', 'do not collect container images')
     .option('--dry-run', 'list the container images the build would collect, store nothing')
     .option('--format <format>', 'result format: text or json', 'text');
@@ -97,6 +99,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
               platforms: flags.allPlatforms ? 'all' : platforms,
               concurrency: positive(flags.maxPullProcs, '--max-pull-procs'),
               skipMissing: flags.skipMissingImages === true,
+              mirrors: Object.fromEntries(flags.registryMirror.map((m) => parseKeyValue(m, '--registry-mirror'))),
               extraImages: flags.image,
               ignore: flags.ignoreImage,
               ignoreFiles: [path.join(contextDir, '.sealignore')],

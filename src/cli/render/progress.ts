@@ -52,9 +52,10 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
           out.write(`WARNING: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text}\n`);
           return;
         case 'progress': {
-          // Plain progress: one line per 10% (or on completion), so logs stay readable.
-          const pct = e.total ? Math.floor((e.done / e.total) * 10) : -1;
-          if (pct === lastProgress.get(e.id) && e.done !== e.total) return;
+          // Plain progress: transfers of 1 MiB or more, one line per 10%, so logs stay readable.
+          if ((e.total ?? e.done) < 1 << 20) return;
+          const pct = e.total ? Math.floor((e.done / e.total) * 10) : Math.floor(e.done / (64 << 20));
+          if (pct === lastProgress.get(e.id)) return;
           lastProgress.set(e.id, pct);
           out.write(`${e.label}: ${formatBytes(e.done)}${e.total ? ` / ${formatBytes(e.total)}` : ''}\n`);
           return;
