@@ -47,6 +47,17 @@ export class CachedTreeSink implements ImageSink {
     if (!(await this.linkFromCache(expected.digest))) throw new Error(`blob ${expected.digest} vanished from the cache`);
   }
 
+  /**
+   * A blob this sink already holds (in the tree or the cache), opened for reading, or undefined.
+   * Lets a copy read what it needs to look at (an image config) without asking the registry.
+   */
+  async openLocal(digest: Digest): Promise<Readable | undefined> {
+    for (const file of [blobDataPath(this.tree.registryDir, digest), this.cachePath(digest)]) {
+      if ((await stat(file).catch(() => undefined))?.isFile()) return createReadStream(file);
+    }
+    return undefined;
+  }
+
   putManifest(desc: Descriptor, bytes: Uint8Array, name?: { readonly repository: string; readonly tag?: string }): Promise<void> {
     return this.tree.putManifest(desc, bytes, name);
   }

@@ -53,6 +53,7 @@ export async function saveImages(
   let fetchedBytes = 0;
   const failures: Error[] = [];
   const claims = new BlobClaims(sink);
+  const source = readThrough(client, sink);
   await Promise.all(
     images.map((img) =>
       limit(async () => {
@@ -65,7 +66,7 @@ export async function saveImages(
           const name = { repository: `${ref.domain}/${ref.repository}`, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
           const mirror = opts.mirrors?.[ref.domain];
           const from = mirror ? { ...ref, domain: mirror } : ref;
-          const res = await copyImage(client, from, view, { platforms: opts.platforms, reporter, name });
+          const res = await copyImage(source, from, view, { platforms: opts.platforms, reporter, name });
           fetchedBytes += res.fetched;
           saved.push({
             reference: img.reference,
@@ -98,6 +99,24 @@ function describe(err: Error): string {
   const parts: string[] = [];
   for (let cur: unknown = err; cur instanceof Error && parts.length < 6; cur = cur.cause) parts.push(cur.message);
   return parts.join(': ');
+}
+
+/** A sink that can hand back blobs it already holds (see `CachedTreeSink.openLocal`). */
+interface LocalBlobs {
+  openLocal(digest: Digest): Promise<Readable | undefined>;
+}
+
+/**
+ * The client, except that blobs the sink already holds are read from it, not the registry.
+ * `copyImage` reads a lone manifest's config (for its platform) before asking the sink whether
+ * it has it; without this a warm rebuild would still fetch every config.
+ */
+function readThrough(client: RegistryClient, sink: ImageSink): RegistryClient {
+  if (typeof (sink as Partial<LocalBlobs>).openLocal !== 'function') return client;
+  const local = sink as ImageSink & LocalBlobs;
+  const wrapped = Object.create(client) as RegistryClient;
+  wrapped.openBlob = async (domain, repo, desc, onBytes) => (await local.openLocal(desc.digest)) ?? client.openBlob(domain, repo, desc, onBytes);
+  return wrapped;
 }
 
 interface Claim {
