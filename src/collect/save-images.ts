@@ -50,7 +50,6 @@ export async function saveImages(
   const limit = pLimit(opts.concurrency ?? 4);
   const saved: CollectedImage[] = [];
   const skipped: SaveImagesResult['skipped'][number][] = [];
-  let fetchedBytes = 0;
   const failures: Error[] = [];
   const claims = new BlobClaims(sink);
   const source = readThrough(client, sink);
@@ -67,7 +66,6 @@ export async function saveImages(
           const mirror = opts.mirrors?.[ref.domain];
           const from = mirror ? { ...ref, domain: mirror } : ref;
           const res = await copyImage(source, from, view, { platforms: opts.platforms, reporter, name });
-          fetchedBytes += res.fetched;
           saved.push({
             reference: img.reference,
             sources: img.sources,
@@ -92,7 +90,7 @@ export async function saveImages(
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new UserError(`${failures.length} images could not be collected:\n  ${failures.map((f) => f.message).join('\n  ')}`);
   saved.sort((a, b) => (a.reference < b.reference ? -1 : 1));
-  return { saved, skipped, fetchedBytes };
+  return { saved, skipped, fetchedBytes: claims.storedBytes };
 }
 
 function describe(err: Error): string {
@@ -134,6 +132,12 @@ interface Claim {
  */
 class BlobClaims {
   private readonly claims = new Map<Digest, Claim>();
+  /**
+   * Bytes of the blobs stored through the views: what was fetched (a blob the sink already holds
+   * is never put; a config read from the sink is not put again). Counted here because
+   * `copyImage`'s own `fetched` can lose additions made by blobs copied at once.
+   */
+  storedBytes = 0;
 
   constructor(private readonly sink: ImageSink) {}
 
@@ -141,6 +145,7 @@ class BlobClaims {
   view(): ImageSink & { release(): void } {
     const owner = {};
     const { sink, claims } = this;
+    const self = this;
     const end = (digest: Digest) => {
       const c = claims.get(digest);
       if (c?.owner === owner) {
@@ -168,6 +173,7 @@ class BlobClaims {
       async putBlob(expected: Descriptor, data: Readable): Promise<void> {
         try {
           await sink.putBlob(expected, data);
+          self.storedBytes += expected.size;
         } finally {
           end(expected.digest);
         }
