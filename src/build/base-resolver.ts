@@ -5,7 +5,6 @@ import { formatReference, parseReference } from '../image/reference.js';
 import { convertSealerImage, isSealerImageConfig } from '../image/sealer-v08.js';
 import type { Platform } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
-import { pullToStore } from '../registry/store-transfer.js';
 import type { Reporter } from '../report/events.js';
 import type { BaseResolver } from './build.js';
 
@@ -17,7 +16,7 @@ export type PullPolicy = 'missing' | 'always' | 'never';
  * (never: local only; missing: pull when absent; always: pull, then use what was pulled).
  * Images pushed by sealer v0.8 (an Image object as config) are converted to OCI on the way.
  */
-export function baseResolver(store: LayoutStore, policy: PullPolicy, client?: RegistryClient, reporter?: Reporter): BaseResolver {
+export function baseResolver(store: LayoutStore, policy: PullPolicy, client?: () => Promise<RegistryClient>, reporter?: Reporter): BaseResolver {
   return async (reference: string, platform: Platform) => {
     const ref = parseReference(reference);
     const name = formatReference(ref);
@@ -26,7 +25,8 @@ export function baseResolver(store: LayoutStore, policy: PullPolicy, client?: Re
     if (mustPull) {
       if (!client) throw new UserError(`base image ${reference} is not in the local store and no registry is configured`);
       reporter?.emit({ type: 'log', level: 'info', text: `pulling base image ${name}` });
-      desc = (await pullToStore(client, ref, store, { platforms: [platform], ...(reporter ? { reporter } : {}) })).descriptor;
+      const { pullToStore } = await import('../registry/store-transfer.js');
+      desc = (await pullToStore(await client(), ref, store, { platforms: [platform], ...(reporter ? { reporter } : {}) })).descriptor;
     }
     if (!desc) {
       throw new UserError(`base image ${reference} is not in the local store (--pull never); pull it with: sealer pull ${reference}`);

@@ -1,8 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CachedTreeSink } from '../collect/cached-sink.js';
-import { type DetectedImage, detectImages, formatWarning, listImageArchives, listTreeImages, loadImageArchive, RegistryTreeSink, treeRepository } from '../collect/index.js';
-import { saveImages } from '../collect/save-images.js';
+import type { DetectedImage } from '../collect/index.js';
 import { UserError } from '../errors.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { LayoutStore } from '../image/layout-store.js';
@@ -13,14 +11,15 @@ import type { Reporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
 import type { LayerEntry } from '../rootfs/entry.js';
 import { applyLayer } from '../rootfs/extract.js';
+import { readLayerTops, writeLayerTops } from '../rootfs/layer-tops.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
 import { diffSinceSnapshot, takeSnapshot } from '../rootfs/snapshot-diff.js';
 import { StepCache } from './step-cache.js';
 
 /** How container images are found and saved into the cluster image's registry. */
 export interface CollectOptions {
-  /** Pulls images; without one, any image that must be fetched is an error. */
-  readonly client?: RegistryClient;
+  /** Makes the client that pulls images (on first need); without one, fetching is an error. */
+  readonly client?: () => Promise<RegistryClient>;
   readonly platforms: readonly Platform[] | 'all';
   readonly concurrency: number;
   readonly skipMissing: boolean;
@@ -70,15 +69,28 @@ const BIG = 1 << 20;
  * unchanged rebuild neither unpacks nor fetches anything.
  */
 export async function collectStep(ctx: StepContext, opts: CollectOptions): Promise<CollectOutcome> {
-  const key = StepCache.key(ctx.parentKey, 'COLLECT', JSON.stringify({ p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing }));
+  // The context's ignore files are not in the rootfs, so the parent key does not cover them.
+  const ignoreTexts = await Promise.all(opts.ignoreFiles.map((f) => readFile(f, 'utf8').catch(() => '')));
+  const key = StepCache.key(
+    ctx.parentKey,
+    'COLLECT',
+    JSON.stringify({ p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing, f: ignoreTexts }),
+  );
   const cache = new StepCache(ctx.store);
   const hit = ctx.noCache || opts.dryRun ? undefined : await cache.get(key);
   if (hit) return { cached: true, images: hit.images ?? [], layer: hit.layer, created: ctx.fixed ?? hit.created, note: '' };
 
+  // Loaded only on a cache miss: an unchanged rebuild never pays for YAML, helm or HTTP code.
+  const { detectImages, formatWarning, listImageArchives, loadImageArchive, RegistryTreeSink } = await import('../collect/index.js');
+  const { CachedTreeSink } = await import('../collect/cached-sink.js');
+  const { saveImages } = await import('../collect/save-images.js');
   const view = path.join(ctx.workDir, 'view');
   await mkdir(view, { recursive: true });
   for (const layer of ctx.layers) {
-    await applyLayer(view, await ctx.store.openBlob(layer.digest), layer.mediaType, { filter: viewFilter });
+    const tops = await readLayerTops(ctx.store, layer.digest);
+    if (tops && ![...tops].some((t) => VIEW_DIRS.has(t) || t === '.sealignore' || t === '.wh..wh..opq')) continue;
+    const seen = await applyLayer(view, await ctx.store.openBlob(layer.digest), layer.mediaType, { filter: viewFilter });
+    if (!tops) await writeLayerTops(ctx.store, layer.digest, seen.tops);
   }
   const detection = await detectImages(view, {
     images: opts.extraImages,
@@ -89,7 +101,13 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   });
   for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
   const registryDir = path.join(view, 'registry');
-  const present = await presentInTree(registryDir);
+  const { listTreeImages, treeRepository } = await import('../collect/index.js');
+  const present = await presentInTree(registryDir, listTreeImages);
+  const treeKey = (reference: string): string => {
+    const ref = parseReference(reference);
+    const repo = treeRepository(`${ref.domain}/${ref.repository}`);
+    return ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`;
+  };
   const missing = detection.images.filter((i) => !present.has(treeKey(i.reference)));
   const already: CollectedImage[] = detection.images
     .filter((i) => present.has(treeKey(i.reference)))
@@ -111,7 +129,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   const tree = new RegistryTreeSink(registryDir);
   const sink = new CachedTreeSink(tree, path.join(ctx.store.cacheDir(), 'blobs'));
   const saved = opts.client
-    ? await saveImages(opts.client, missing, sink, {
+    ? await saveImages(await opts.client(), missing, sink, {
         platforms: opts.platforms,
         concurrency: opts.concurrency,
         skipMissing: opts.skipMissing,
@@ -155,7 +173,10 @@ function viewFilter(p: string, size: number, isDir: boolean): 'write' | 'skip' |
 }
 
 /** Images the tree already holds completely, by `repo:tag` / `repo@digest`, with their digest. */
-async function presentInTree(registryDir: string): Promise<Map<string, string>> {
+async function presentInTree(
+  registryDir: string,
+  listTreeImages: typeof import('../collect/index.js').listTreeImages,
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const img of await listTreeImages(registryDir).catch(() => [])) {
     if (!img.complete) continue;
@@ -165,11 +186,6 @@ async function presentInTree(registryDir: string): Promise<Map<string, string>> 
   return out;
 }
 
-function treeKey(reference: string): string {
-  const ref = parseReference(reference);
-  const repo = treeRepository(`${ref.domain}/${ref.repository}`);
-  return ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`;
-}
 
 /** Re-exported for callers that only want the detection (dry runs). */
 export type { DetectedImage };

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readlink, rm, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { tempName } from '../image/atomic-file.js';
 import type { SourceRange } from '../kubefile/instructions.js';
 import type { LayerEntry } from '../rootfs/entry.js';
-import { walk } from '../rootfs/walk.js';
+import { entryFromDisk, walk } from '../rootfs/walk.js';
 import { resolveSources } from './copy-sources.js';
 import { fetchUrl } from './fetch-url.js';
 import type { FileHashCache } from './file-hash-cache.js';
@@ -22,10 +23,16 @@ export interface CopyContext {
   readonly signal?: AbortSignal;
 }
 
-/** The entries a COPY adds, and a digest of everything they read (the cache key input). */
+/**
+ * The entries a COPY adds, and the digest of everything they read (the cache key input): known
+ * at once when every file's hash is remembered, else computed from the hashes taken while the
+ * layer is written, so a first build reads each file once.
+ */
 export interface PreparedCopy {
   readonly entries: LayerEntry[];
-  readonly inputDigest: string;
+  readonly knownDigest: string | undefined;
+  /** The content digest from file hashes (abs path → sha256 hex) seen while writing the layer. */
+  readonly digestFromLayer: (seen: ReadonlyMap<string, string>) => string;
   /** Removes downloaded URL sources; call once the layer is written. */
   readonly cleanup: () => Promise<void>;
 }
@@ -63,22 +70,45 @@ export async function prepareCopy(
     const destIsDir =
       destWord.endsWith('/') || dest === '' || many || ROOTFS_DIRS.includes(dest) || resolved.every((r) => r.isDir) || (await ctx.isDirInRootfs(dest));
     const entries = new Map<string, LayerEntry>();
+    const stats = new Map<string, BigIntStats>();
     for (const dir of parentsOf(dest, destIsDir)) entries.set(dir, { kind: 'dir', path: dir, mode: 0o40755, mtimeMs: 0 });
     for (const src of resolved) {
       if (src.isDir) {
         for (const e of await walk(src.abs)) {
           const p = join(dest, e.rel);
-          const entry = await entryFor(p, e.abs, e.stats.isSymbolicLink(), e.stats.isDirectory());
-          if (entry) entries.set(p, entry);
+          const entry = await entryFromDisk(p, e.abs, e.stats);
+          if (!entry) continue;
+          entries.set(p, entry);
+          if (entry.kind === 'file') stats.set(e.abs, e.stats);
         }
       } else {
         const p = destIsDir ? join(dest, src.baseName) : dest;
-        const entry = await entryFor(p, src.abs, false, false);
-        if (entry) entries.set(p, entry);
+        const st = await stat(src.abs, { bigint: true });
+        const entry = await entryFromDisk(p, src.abs, st);
+        if (!entry) continue;
+        entries.set(p, entry);
+        if (entry.kind === 'file') stats.set(src.abs, st);
       }
     }
     const list = [...entries.values()];
-    return { entries: list, inputDigest: await digestEntries(list, ctx.hashes), cleanup };
+    const hashes = ctx.hashes;
+    return {
+      entries: list,
+      knownDigest: digestEntries(list, (abs) => {
+        const st = stats.get(abs);
+        return st && hashes.peek(abs, st);
+      }),
+      digestFromLayer: (seen) => {
+        for (const [abs, sha] of seen) {
+          const st = stats.get(abs);
+          if (st && !abs.startsWith(ctx.tmpDir)) hashes.record(abs, st, sha);
+        }
+        const d = digestEntries(list, (abs) => seen.get(abs));
+        if (!d) throw new Error('a copied file was not hashed while the layer was written');
+        return d;
+      },
+      cleanup,
+    };
   } catch (err) {
     await cleanup();
     throw err;
@@ -105,24 +135,21 @@ function join(a: string, b: string): string {
   return `${a}/${b}`;
 }
 
-async function entryFor(p: string, abs: string, isLink: boolean, isDir: boolean): Promise<LayerEntry | undefined> {
-  const st = await stat(abs).catch(() => undefined);
-  if (isLink) return { kind: 'symlink', path: p, target: await readlink(abs), mtimeMs: st?.mtimeMs ?? 0 };
-  if (!st) return undefined;
-  if (isDir || st.isDirectory()) return { kind: 'dir', path: p, mode: st.mode, mtimeMs: st.mtimeMs };
-  if (st.isFile()) return { kind: 'file', path: p, source: abs, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs };
-  return undefined;
-}
-
-/** Hashes what the layer will hold (paths, kinds, modes, contents): mtimes are left out, as docker does. */
-async function digestEntries(entries: readonly LayerEntry[], hashes: FileHashCache): Promise<string> {
+/**
+ * Hashes what the layer will hold (paths, kinds, modes, contents), mtimes left out as docker
+ * does; undefined when some file's content hash is not known.
+ */
+function digestEntries(entries: readonly LayerEntry[], fileHash: (abs: string) => string | undefined): string | undefined {
   const h = createHash('sha256');
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const e of sorted) {
     switch (e.kind) {
-      case 'file':
-        h.update(`F ${e.path} ${e.mode & 0o7777} ${e.size} ${await hashes.hash(e.source)}\n`);
+      case 'file': {
+        const sha = fileHash(e.source);
+        if (sha === undefined) return undefined;
+        h.update(`F ${e.path} ${e.mode & 0o7777} ${e.size} ${sha}\n`);
         break;
+      }
       case 'dir':
         h.update(`D ${e.path} ${e.mode & 0o7777}\n`);
         break;
@@ -135,4 +162,3 @@ async function digestEntries(entries: readonly LayerEntry[], hashes: FileHashCac
   }
   return h.digest('hex');
 }
-

@@ -14,7 +14,7 @@ import { FileHashCache } from './file-hash-cache.js';
 import { ImageState } from './image-state.js';
 import type { BuildPlan, PlannedStep } from './plan.js';
 import { runStep } from './run-step.js';
-import { StepCache } from './step-cache.js';
+import { type CachedStep, StepCache } from './step-cache.js';
 import { WorkRootfs } from './work-rootfs.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
 import type { LoadedImage } from '../image/read-image.js';
@@ -192,19 +192,30 @@ async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, opts: Exec
     isDirInRootfs: (d) => env.rootfs.isDir(d),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  const keyOf = (digest: string): string => StepCache.key(env.parentKey, 'COPY', step.dest, digest);
+  const reuse = async (key: string, hit: CachedStep): Promise<StepOutcome> => {
+    if (hit.layer) await env.rootfs.applyIfMade(hit.layer.descriptor);
+    env.state.addLayerStep(hit.layer && { descriptor: hit.layer.descriptor, diffId: hit.layer.diffId }, step.text, env.fixed ?? hit.created);
+    return { cached: true, key };
+  };
   try {
-    const key = StepCache.key(env.parentKey, 'COPY', step.dest, prepared.inputDigest);
-    const hit = opts.noCache ? undefined : await env.cache.get(key);
-    if (hit) {
-      if (hit.layer) await env.rootfs.applyIfMade(hit.layer.descriptor);
-      env.state.addLayerStep(hit.layer && { descriptor: hit.layer.descriptor, diffId: hit.layer.diffId }, step.text, env.fixed ?? hit.created);
-      return { cached: true, key };
+    if (prepared.knownDigest && !opts.noCache) {
+      const key = keyOf(prepared.knownDigest);
+      const hit = await env.cache.get(key);
+      if (hit) return await reuse(key, hit);
     }
     if (prepared.entries.length === 0) throw new UserError(`${step.location.file}:${step.location.startLine}: COPY found nothing to copy`);
+    // Files are hashed as they stream into the layer: a first build reads each file once.
+    const seen = new Map<string, string>();
     const layer = await writeLayerBlob(opts.store, prepared.entries, {
       compression: opts.compression,
       ...(opts.timestamp !== undefined ? { clampMtime: opts.timestamp } : {}),
+      onFileHash: (source, sha) => seen.set(source, sha),
     });
+    const key = keyOf(prepared.digestFromLayer(seen));
+    const hit = opts.noCache ? undefined : await env.cache.get(key);
+    // Same content under new timestamps: keep the cached layer, so later steps stay cached.
+    if (hit) return await reuse(key, hit);
     const created = env.fixed ?? new Date().toISOString();
     await env.cache.put(key, { layer, created });
     await env.rootfs.applyIfMade(layer.descriptor);

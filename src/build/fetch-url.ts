@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
 import { UserError } from '../errors.js';
 
 /**
@@ -12,6 +11,7 @@ export async function fetchUrl(url: string, dir: string, signal?: AbortSignal): 
   const parsed = new URL(url);
   const name = decodeURIComponent(path.posix.basename(parsed.pathname)) || 'index.html';
   if (name === '..' || name.includes('/')) throw new UserError(`COPY source ${url} has no usable file name`);
+  const { request } = await import('undici');
   let current = parsed;
   for (let hop = 0; hop < 6; hop++) {
     const res = await request(current, { method: 'GET', ...(signal ? { signal } : {}) }).catch((err: unknown) => {

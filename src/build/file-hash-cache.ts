@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../image/atomic-file.js';
@@ -35,19 +36,30 @@ export class FileHashCache {
     return new FileHashCache(file, tmpDir, entries);
   }
 
-  /** The sha256 (hex) of the file at `abs`, from memory when its stat is unchanged. */
+  /** The remembered sha256 (hex) of `abs` when its stat is unchanged; never reads the file. */
+  peek(abs: string, st: BigIntStats): string | undefined {
+    const known = this.entries.get(abs);
+    if (!known) return undefined;
+    const same =
+      known.size === Number(st.size) && known.mtimeNs === String(st.mtimeNs) && known.ctimeNs === String(st.ctimeNs) && known.ino === String(st.ino);
+    return same ? known.sha256 : undefined;
+  }
+
+  /** Remembers a hash computed elsewhere (while the file was streamed into a layer). */
+  record(abs: string, st: BigIntStats, sha256: string): void {
+    this.entries.set(abs, { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino), sha256 });
+    this.dirty = true;
+  }
+
+  /** The sha256 (hex) of the file at `abs`, reading it only when its stat changed. */
   async hash(abs: string): Promise<string> {
     const st = await lstat(abs, { bigint: true });
-    const key = { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino) };
-    const known = this.entries.get(abs);
-    if (known && known.size === key.size && known.mtimeNs === key.mtimeNs && known.ctimeNs === key.ctimeNs && known.ino === key.ino) {
-      return known.sha256;
-    }
+    const known = this.peek(abs, st);
+    if (known) return known;
     const h = createHash('sha256');
     await pipeline(createReadStream(abs, { highWaterMark: 1 << 20 }), h);
     const sha256 = h.digest('hex');
-    this.entries.set(abs, { ...key, sha256 });
-    this.dirty = true;
+    this.record(abs, st, sha256);
     return sha256;
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
 import type { Reporter } from '../report/events.js';
 import { hostEnv } from './context.js';
 import { collect } from './options.js';
@@ -25,8 +25,29 @@ export function addRegistryFlags(cmd: Command): Command {
     .option('--max-concurrent-requests <n>', 'requests in flight per registry', '6');
 }
 
+/** A registry client made on first use (so commands that never need one never load it). */
+export interface LazyClient {
+  get(): Promise<RegistryClient>;
+  close(): Promise<void>;
+}
+
+/** A lazily made client configured from the flags; the caller closes it. */
+export function lazyRegistryClient(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): LazyClient {
+  let made: Promise<RegistryClient> | undefined;
+  return {
+    get: () => {
+      made ??= registryClient(flags, reporter, signal);
+      return made;
+    },
+    close: async () => {
+      if (made) await (await made).close();
+    },
+  };
+}
+
 /** A client configured from the flags; the caller closes it. */
-export function registryClient(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): RegistryClient {
+export async function registryClient(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): Promise<RegistryClient> {
+  const { RegistryClient } = await import('../registry/client.js');
   const opts: RegistryClientOptions = {
     ...(flags.authfile ? { authFile: flags.authfile } : {}),
     insecureRegistries: flags.insecureRegistry ?? [],

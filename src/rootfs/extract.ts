@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
 import { decompressor } from './compression.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry.js';
+import { topOf } from './layer-tops.js';
 import { layerPathParts, PathEscapeError, secureParent } from './secure-join.js';
 
 /** Options of {@link applyLayer}. */
@@ -23,12 +24,14 @@ export interface ApplyOptions {
  * Paths that are absolute, climb with `..`, or reach through symlinks out of `root` never
  * write outside it. Devices and FIFOs are skipped (a rootfs has no use for them).
  */
-export async function applyLayer(root: string, blob: Readable, mediaType: string, opts: ApplyOptions = {}): Promise<void> {
+export async function applyLayer(root: string, blob: Readable, mediaType: string, opts: ApplyOptions = {}): Promise<{ tops: Set<string> }> {
   const ex = extract();
+  const tops = new Set<string>();
   const createdHere = new Set<string>();
   const dirTimes: [string, Date][] = [];
   ex.on('entry', (header, source, next) => {
     const stream = source as unknown as Readable;
+    tops.add(topOf(header.name));
     applyEntry(root, header, stream, createdHere, dirTimes, opts.filter).then(() => next(), (err: unknown) => {
       stream.resume();
       next(err instanceof Error ? err : new Error(String(err)));
@@ -37,6 +40,8 @@ export async function applyLayer(root: string, blob: Readable, mediaType: string
   await pipeline(blob, decompressor(mediaType), ex as unknown as NodeJS.WritableStream);
   // Directory mtimes last, since writing their children changed them.
   for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime).catch(() => {});
+  tops.delete('');
+  return { tops };
 }
 
 async function applyEntry(

@@ -6,7 +6,8 @@ import { type Digest, DigestingStream } from '../image/digest.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import type { Descriptor } from '../image/types.js';
 import { type Compression, compressor, layerMediaType } from './compression.js';
-import type { LayerEntry } from './entry.js';
+import { type LayerEntry, tarName } from './entry.js';
+import { topOf, writeLayerTops } from './layer-tops.js';
 import { type TarOptions, writeTar } from './tar-writer.js';
 
 /** A layer as stored: its blob descriptor and the digest of its uncompressed tar. */
@@ -36,6 +37,7 @@ export async function writeLayerBlob(
   try {
     await pipeline(writeTar(entries, opts), diff, compressor(opts.compression, opts.level), blob, createWriteStream(tmp));
     await store.adoptFile(tmp, blob.digest());
+    await writeLayerTops(store, blob.digest(), entries.map((e) => topOf(tarName(e))));
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Header, pack } from 'tar-stream';
 
@@ -11,6 +12,8 @@ import { type LayerEntry, sortEntries, tarName } from './entry.js';
 export interface TarOptions {
   /** Clamp every mtime to at most this (seconds since the epoch), as SOURCE_DATE_EPOCH does. */
   readonly clampMtime?: number;
+  /** Told the sha256 (hex) of every file's content as it is written (by source path). */
+  readonly onFileHash?: (source: string, sha256: string) => void;
 }
 
 const SMALL = 1 << 20;
@@ -42,10 +45,19 @@ export function writeTar(entries: readonly LayerEntry[], opts: TarOptions = {}):
         if (ready) {
           const data = await ready;
           if (data.length !== e.size) throw new Error(`${e.source} changed size while being read`);
+          opts.onFileHash?.(e.source, createHash('sha256').update(data).digest('hex'));
           await addEntry(tar, header, data);
         } else {
           const sink = tar.entry(header);
-          await pipeline(createReadStream(e.source, { highWaterMark: SMALL }), sink as unknown as NodeJS.WritableStream);
+          const hash = createHash('sha256');
+          const counted = new Transform({
+            transform(chunk: Buffer, _enc, cb) {
+              hash.update(chunk);
+              cb(null, chunk);
+            },
+          });
+          await pipeline(createReadStream(e.source, { highWaterMark: SMALL }), counted, sink as unknown as NodeJS.WritableStream);
+          opts.onFileHash?.(e.source, hash.digest('hex'));
         }
       } else {
         await addEntry(tar, header, '');

@@ -1,16 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadPlan } from '../../build/build.js';
 import { UsageError } from '../../errors.js';
-import { modeByName } from '../../modes/index.js';
 import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseKeyValue, parseTimestamp } from '../options.js';
-import { addRegistryFlags, type RegistryFlags, registryClient } from '../registry-options.js';
+import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
 import type { CollectOptions } from '../../build/collect-step.js';
-import { baseResolver, type PullPolicy } from '../../build/base-resolver.js';
+import type { PullPolicy } from '../../build/base-resolver.js';
 
 interface BuildFlags {
   tag: string[];
@@ -81,6 +79,9 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
       const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
       const pull = oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy;
+      const { modeByName } = await import('../../modes/index.js');
+      const { loadPlan } = await import('../../build/build.js');
+      const { baseResolver } = await import('../../build/base-resolver.js');
       const mode = modeByName(flags.mode);
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
@@ -88,14 +89,14 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
       const store = await openStore(g);
       const reporter = reporterFor(g);
-      const client = registryClient(flags, reporter);
+      const client = lazyRegistryClient(flags, reporter);
       const platforms = flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
       const env = hostEnv();
       const collectOpts: CollectOptions | undefined =
         flags.collect === false && !flags.dryRun
           ? undefined
           : {
-              client,
+              client: client.get,
               platforms: flags.allPlatforms ? 'all' : platforms,
               concurrency: positive(flags.maxPullProcs, '--max-pull-procs'),
               skipMissing: flags.skipMissingImages === true,
@@ -122,7 +123,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           hostEnv: env,
           mode: mode.name,
           ...(collectOpts ? { collect: collectOpts } : {}),
-          resolveBase: baseResolver(store, pull, client, reporter),
+          resolveBase: baseResolver(store, pull, client.get, reporter),
           reporter,
         },
         plan,

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { findImage } from '../../image/catalog.js';
 import { annotateManifestList, createManifestList } from '../../image/manifest-list.js';
 import { formatReference, parseReference } from '../../image/reference.js';
-import { pushFromStore } from '../../registry/store-transfer.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseKeyValue } from '../options.js';
 import { addRegistryFlags, type RegistryFlags, registryClient } from '../registry-options.js';
@@ -59,7 +58,8 @@ export function registerManifestCommands(program: Command, globals: () => Global
   ).action(async (list: string, destination: string | undefined, flags: RegistryFlags) => {
     const g = globals();
     const reporter = reporterFor(g);
-    const client = registryClient(flags, reporter);
+    const client = await registryClient(flags, reporter);
+    const { pushFromStore } = await import('../../registry/store-transfer.js');
     try {
       const dest = parseReference(destination ?? list);
       const res = await pushFromStore(client, await openStore(g), list, dest, { reporter });

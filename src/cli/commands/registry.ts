@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { shortName } from '../../image/catalog.js';
 import { formatReference, parseReference } from '../../image/reference.js';
-import { login, logout } from '../../registry/login.js';
 import { formatPlatform, hostPlatform, parsePlatforms } from '../../registry/platform.js';
-import { pullToStore, pushFromStore } from '../../registry/store-transfer.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, readStdin, reporterFor } from '../context.js';
 import { examples } from '../options.js';
 import { formatBytes } from '../render/progress.js';
@@ -25,10 +23,11 @@ export function registerRegistryCommands(program: Command, globals: () => Global
     .action(async (image: string, flags: RegistryFlags & { platform?: string; allPlatforms?: boolean; format: string }) => {
       const g = globals();
       const reporter = reporterFor(g);
-      const client = registryClient(flags, reporter);
+      const client = await registryClient(flags, reporter);
       try {
         const store = await openStore(g);
         const platforms = flags.allPlatforms ? 'all' : flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
+        const { pullToStore } = await import('../../registry/store-transfer.js');
         const res = await pullToStore(client, parseReference(image), store, { platforms, reporter });
         if (flags.format === 'json') return printJson({ name: res.name, digest: res.descriptor.digest, platforms: res.platforms.map(formatPlatform), size: res.size, fetched: res.fetched });
         print(`Pulled ${shortName(res.name)} ${res.descriptor.digest} (${res.platforms.map(formatPlatform).join(', ') || 'unknown platform'}, ${formatBytes(res.fetched)} fetched)`);
@@ -49,10 +48,11 @@ export function registerRegistryCommands(program: Command, globals: () => Global
     .action(async (image: string, destination: string | undefined, flags: RegistryFlags & { format: string }) => {
       const g = globals();
       const reporter = reporterFor(g);
-      const client = registryClient(flags, reporter);
+      const client = await registryClient(flags, reporter);
       try {
         const store = await openStore(g);
         const dest = parseReference(destination ?? image);
+        const { pushFromStore } = await import('../../registry/store-transfer.js');
         const res = await pushFromStore(client, store, image, dest, { reporter });
         if (flags.format === 'json') return printJson({ destination: formatReference(dest), ...res });
         print(`Pushed ${formatReference(dest)} ${res.digest} (${res.uploaded} uploaded, ${res.mounted} mounted, ${res.existing} already there, ${formatBytes(res.bytes)} sent)`);
@@ -75,6 +75,7 @@ export function registerRegistryCommands(program: Command, globals: () => Global
       if (!flags.username) throw new UsageError('login needs -u USERNAME', 'sealer login -u USER --password-stdin REGISTRY');
       const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : (flags.passwd ?? process.env.SEALER_PASSWORD);
       if (!password) throw new UsageError('login needs a password: -p, --password-stdin or SEALER_PASSWORD');
+      const { login } = await import('../../registry/login.js');
       const res = await login(registry, flags.username, password, {
         ...(flags.authfile ? { authFile: flags.authfile } : {}),
         insecureRegistries: flags.insecureRegistry ?? [],
@@ -90,6 +91,7 @@ export function registerRegistryCommands(program: Command, globals: () => Global
     .argument('<registry>', 'registry host')
     .option('--authfile <file>', 'docker config.json to edit')
     .action(async (registry: string, flags: { authfile?: string }) => {
+      const { logout } = await import('../../registry/login.js');
       const removed = await logout(registry, { ...(flags.authfile ? { authFile: flags.authfile } : {}), env: hostEnv() });
       print(removed ? `Removed login credentials for ${registry}` : `Not logged in to ${registry}`);
     });
