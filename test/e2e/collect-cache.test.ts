@@ -141,3 +141,22 @@ test('an image that cannot be pulled fails the build naming image, file and the 
   assert.deepEqual(skipped.images.map((i) => i.reference), [`${up.host}/ok/good:1`]);
   assert.equal(skipped.images[0]?.digest, good.manifest.desc.digest);
 });
+
+test('editing the build context .sealignore reruns collection instead of reusing the cached step', async (t) => {
+  if (!requireTools(t)) return;
+  const up = await startUpstream(t);
+  const keep = makeImage([await makeLayer(8 * 1024)]);
+  const drop = makeImage([await makeLayer(8 * 1024)]);
+  await up.push('ign/keep:1', keep);
+  await up.push('ign/drop:1', drop);
+  const ctx = await tempDir(t, 'ign-ctx-');
+  await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/imageList\n', imageList: `${up.host}/ign/keep:1\n${up.host}/ign/drop:1\n` });
+  const root = await tempDir(t, 'ign-root-');
+  const before = await build(root, ['-t', 'ign:v1', ctx]);
+  assert.equal(before.images.length, 2);
+  // The context's .sealignore is not part of the rootfs: only the step key can notice it.
+  await writeFile(path.join(ctx, '.sealignore'), '**/ign/drop:*\n');
+  const after = await build(root, ['-t', 'ign:v1', ctx]);
+  assert.equal(after.steps.at(-1)?.cached, false);
+  assert.deepEqual(after.images.map((i) => i.reference), [`${up.host}/ign/keep:1`]);
+});
