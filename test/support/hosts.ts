@@ -163,6 +163,30 @@ async function createNetwork(network: string, label: string): Promise<string> {
   throw new Error(`no free subnet for the test network: ${String(lastError)}`);
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes containers and networks left by test processes that died without tearing down (killed,
+ * or a test-level timeout). Only this machine's own test resources carry the label.
+ */
+async function reapStale(): Promise<void> {
+  const rows = await docker('ps', '-a', '--filter', 'label=sealer-test-run', '--format', '{{.ID}} {{.Label "sealer-test-run"}}').catch(() => '');
+  const nets = await docker('network', 'ls', '--filter', 'label=sealer-test-run', '--format', '{{.Name}} {{.Label "sealer-test-run"}}').catch(() => '');
+  const stale = (run: string | undefined) => run !== undefined && !pidAlive(Number(run.split('-')[0]));
+  const ids = rows.split('\n').map((r) => r.split(' ')).filter(([, run]) => stale(run)).map(([id]) => id ?? '');
+  if (ids.length > 0) await docker('rm', '-f', '-v', ...ids).catch(() => {});
+  for (const [name, run] of nets.split('\n').map((r) => r.split(' '))) {
+    if (name && stale(run)) await docker('network', 'rm', name).catch(() => {});
+  }
+}
+
 /**
  * Starts `n` test hosts from the node image on a new user-defined network and returns them;
  * returns undefined (test skipped, or failed under CI) when Docker or the image is unavailable.
@@ -171,6 +195,7 @@ async function createNetwork(network: string, label: string): Promise<string> {
 export async function startHosts(t: TestContext, n: number, opts: StartHostsOptions = {}): Promise<TestHosts | undefined> {
   const image = await prepare(t);
   if (image === undefined) return undefined;
+  await reapStale();
   const key = await makeTestKey(t);
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const network = `sealer-test-${tag}`;
