@@ -63,3 +63,32 @@ export async function readStdin(): Promise<string> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** Asks for a password on the terminal without echoing it; fails when there is no terminal. */
+export async function readPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const { UsageError } = await import('../errors.js');
+    throw new UsageError('no password given: use -p, SEALER_PASSWORD, a private key (-i), or run on a terminal');
+  }
+  process.stderr.write(prompt);
+  process.stdin.setRawMode(true);
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (buf: Buffer): void => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          process.stdin.setRawMode(false);
+          process.stdin.off('data', onData);
+          process.stdin.pause();
+          process.stderr.write('\n');
+          resolve(text);
+          return;
+        }
+        if (ch === '\u0003') process.exit(130);
+        text = ch === '\u007f' ? text.slice(0, -1) : text + ch;
+      }
+    };
+    process.stdin.on('data', onData);
+    process.stdin.resume();
+  });
+}

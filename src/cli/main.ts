@@ -7,6 +7,7 @@ import { registerImageCommands } from './commands/images.js';
 import { registerArchiveCommands } from './commands/archive.js';
 import { registerManifestCommands } from './commands/manifest.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import type { ProgressMode } from './render/progress.js';
 
 /**
@@ -34,6 +35,7 @@ registerImageCommands(program, globals);
 registerArchiveCommands(program, globals);
 registerRegistryCommands(program, globals);
 registerManifestCommands(program, globals);
+registerClusterCommands(program, globals);
 
 try {
   await program.parseAsync(process.argv);
