@@ -113,3 +113,53 @@ test('sealer run reports every unreachable host at once, and validates host list
   const range = await sealer(['run', '-m', '10.0.0.5-10.0.0.2', 'tiny:v1'], opts);
   assert.match(range.stderr, /invalid host range/);
 });
+
+test('sealer apply -f Clusterfile: hosts by role, env, and Clusterfile plugins with selectors', async (t) => {
+  const set = await startHosts(t, 2);
+  if (!set) return;
+  const [m0, n1] = set.hosts;
+  assert.ok(m0 && n1);
+  const root = await tempDir(t);
+  const ctx = await tempDir(t);
+  await cp(fromRepoRoot('test/fixtures/cluster-base/scripts'), path.join(ctx, 'scripts'), { recursive: true });
+  await writeTree(ctx, {
+    Kubefile: 'FROM scratch\nCOPY scripts scripts\nCMD echo "applied $GREETING" >> /var/lib/sealer-test/cmds\n',
+  });
+  // join-node.sh pulls an image; this image has none, so nodes use a no-op join instead.
+  await writeTree(ctx, { 'scripts/join-node.sh': '#!/bin/bash\nmkdir -p /var/lib/sealer-test && echo "join-node $1" >> /var/lib/sealer-test/log\n' });
+  execFileSync('chmod', ['+x', path.join(ctx, 'scripts/join-node.sh')]);
+  assert.equal((await sealer(['build', '-t', 'applied:v1', ctx], { root })).code, 0);
+  const clusterfile = path.join(root, 'Clusterfile');
+  await writeFile(
+    clusterfile,
+    `apiVersion: sealer.io/v2
+kind: Cluster
+metadata: { name: applied }
+spec:
+  image: applied:v1
+  env: [GREETING=hello-from-clusterfile]
+  ssh: { user: root, passwd: ${set.password} }
+  hosts:
+    - ips: [${m0.ip}]
+      roles: [master]
+    - ips: [${n1.ip}]
+      roles: [node]
+---
+apiVersion: sealer.aliyun.com/v1alpha1
+kind: Plugin
+metadata: { name: mark-nodes }
+spec:
+  type: SHELL
+  action: PostInstall
+  on: node
+  data: echo "post-install on $(hostname -i)" >> /var/lib/sealer-test/plugin
+`,
+  );
+  const r = await sealer(['apply', '--known-hosts', path.join(root, 'kh'), '-f', clusterfile], { root, timeoutMs: 180_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await set.dockerExec(m0, 'cat /var/lib/sealer-test/cmds')).trim(), 'applied hello-from-clusterfile');
+  assert.match(await set.dockerExec(n1, 'cat /var/lib/sealer-test/plugin'), /post-install on/);
+  assert.equal((await set.dockerExec(m0, 'test -e /var/lib/sealer-test/plugin && echo y || echo n')).trim(), 'n', 'the plugin selected nodes only');
+  const state = await set.dockerExec(m0, 'cat /var/lib/sealer/data/applied/state.json');
+  assert.doesNotMatch(state, new RegExp(set.password), 'no password in the cluster state');
+});
