@@ -26,9 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+# `npm install`, not `npm ci`: the registry mirror here lacks biome's binaries for other
+# platforms, so the lock cannot list them and `npm ci` refuses the lock as out of sync.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm install" >&2
+  npm install --no-audit --no-fund >&2
 fi
 
 bash scripts/setup-helm.sh >&2
