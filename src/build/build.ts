@@ -29,6 +29,7 @@ export interface BuildRequest {
   readonly buildArgs: ReadonlyMap<string, string>;
   readonly noCache: boolean;
   readonly compression: Compression;
+  readonly compressionLevel?: number;
   readonly timestamp?: number;
   /** One image per platform; several make an OCI index. */
   readonly platforms: readonly Platform[];
@@ -77,6 +78,7 @@ export async function buildImage(req: BuildRequest, plan: BuildPlan, platform: P
     ...(base ? { base } : {}),
     platform,
     compression: req.compression,
+    ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
     noCache: req.noCache,
     ...(req.timestamp !== undefined ? { timestamp: req.timestamp } : {}),
     diffMethod: req.diffMethod,

@@ -30,6 +30,8 @@ export interface ExecuteOptions {
   readonly base?: { readonly name: string; readonly image: LoadedImage };
   readonly platform: Platform;
   readonly compression: Compression;
+  /** Compression level (default per algorithm: see DEFAULT_LEVEL). */
+  readonly compressionLevel?: number;
   readonly noCache: boolean;
   /** Seconds since the epoch: clamps mtimes and fixes every `created`, for reproducible images. */
   readonly timestamp?: number;
@@ -70,7 +72,7 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
   const total = plan.steps.length + 1 + (opts.collect ? 1 : 0);
   const stepsOut: { text: string; cached: boolean }[] = [];
   let parentKey = opts.base ? opts.base.image.descriptor.digest : 'scratch';
-  parentKey = StepCache.key(parentKey, opts.platform.os, opts.platform.architecture, opts.compression, String(opts.timestamp ?? ''));
+  parentKey = StepCache.key(parentKey, opts.platform.os, opts.platform.architecture, opts.compression, String(opts.compressionLevel ?? 'default'), String(opts.timestamp ?? ''));
 
   reporter.emit({ type: 'step-start', id: 'step-1', index: 1, total, text: `FROM ${plan.base}` });
   reporter.emit({ type: 'step-done', id: 'step-1', cached: true, ms: 0 });
@@ -209,6 +211,7 @@ async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, opts: Exec
     const seen = new Map<string, string>();
     const layer = await writeLayerBlob(opts.store, prepared.entries, {
       compression: opts.compression,
+      ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
       ...(opts.timestamp !== undefined ? { clampMtime: opts.timestamp } : {}),
       onFileHash: (source, sha) => seen.set(source, sha),
     });

@@ -81,6 +81,7 @@ export async function runStep(
     }
     const layer = await writeLayerBlob(opts.store, entries, {
       compression: opts.compression,
+      ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
       ...(opts.timestamp !== undefined ? { clampMtime: opts.timestamp } : {}),
     });
     // The snapshot method changed the rootfs in place; an overlay upper still has to be applied.

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { UserError } from '../errors.js';
 import type { Digest } from './digest.js';
 import type { Descriptor } from './types.js';
 
@@ -30,8 +31,11 @@ export interface ImageSink {
   ): Promise<void>;
 }
 
-/** Thrown when bytes do not hash to the digest (or size) they were promised under. */
-export class DigestMismatchError extends Error {
+/**
+ * Thrown when bytes do not hash to the digest (or size) they were promised under: corrupt data
+ * from outside (a registry, an archive), the user's to act on, never a sealer bug.
+ */
+export class DigestMismatchError extends UserError {
   override name = 'DigestMismatchError';
   constructor(
     readonly expected: Digest,

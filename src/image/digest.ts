@@ -58,3 +58,27 @@ export class DigestingStream extends Transform {
     return this.bytes;
   }
 }
+
+/**
+ * Counts the bytes of a stream whose digest its producer already verifies (and reports as an
+ * error at the end); `digest()` echoes the promised one, so callers can treat both alike.
+ */
+export class ByteCounter extends Transform {
+  private bytes = 0;
+  constructor(private readonly promised: Digest) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+
+  digest(): Digest {
+    return this.promised;
+  }
+
+  size(): number {
+    return this.bytes;
+  }
+}

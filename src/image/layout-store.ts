@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { tempName, writeFileAtomic } from './atomic-file.js';
 import { type BlobStore, DigestMismatchError } from './blob-store.js';
-import { type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
+import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
 import { isIndexType, MediaType } from './media-types.js';
 import { pidAlive, pidOfTempName } from './pid-alive.js';
 import { type Descriptor, type Index, REF_NAME_ANNOTATION } from './types.js';
@@ -65,13 +65,18 @@ export class LayoutStore implements BlobStore {
     return exists(this.blobPath(digest));
   }
 
-  async putBlob(expected: Descriptor, data: Readable): Promise<void> {
+  /**
+   * Streams a blob in through a temp file, renamed into place only when it hashes to
+   * `expected`. With `verifiedUpstream`, the stream itself checks the digest and fails at its
+   * end on a mismatch (the registry client's blobs do), so only the size is counted here.
+   */
+  async putBlob(expected: Descriptor, data: Readable, opts: { verifiedUpstream?: boolean } = {}): Promise<void> {
     if (await this.hasBlob(expected.digest)) {
       data.resume();
       return;
     }
     const tmp = tempName(this.tmpDir(), 'blob');
-    const hasher = new DigestingStream();
+    const hasher = opts.verifiedUpstream ? new ByteCounter(expected.digest) : new DigestingStream();
     try {
       await pipeline(data, hasher, createWriteStream(tmp));
       if (hasher.digest() !== expected.digest || hasher.size() !== expected.size) {

@@ -9,14 +9,18 @@ import type { Descriptor } from './types.js';
  * naming is left to the caller, which tags the top descriptor once everything has arrived.
  */
 export class StoreSink implements ImageSink {
-  constructor(private readonly store: LayoutStore) {}
+  /** `verifiedUpstream`: the blob streams given check their own digest (the registry client's do). */
+  constructor(
+    private readonly store: LayoutStore,
+    private readonly opts: { verifiedUpstream?: boolean } = {},
+  ) {}
 
   hasBlob(digest: Digest): Promise<boolean> {
     return this.store.hasBlob(digest);
   }
 
   putBlob(expected: Descriptor, data: Readable): Promise<void> {
-    return this.store.putBlob(expected, data);
+    return this.store.putBlob(expected, data, this.opts);
   }
 
   async putManifest(desc: Descriptor, bytes: Uint8Array): Promise<void> {

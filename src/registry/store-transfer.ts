@@ -16,7 +16,9 @@ export async function pullToStore(
   store: LayoutStore,
   opts: { platforms?: readonly Platform[] | 'all'; reporter?: Reporter } = {},
 ): Promise<CopyImageResult & { name: string }> {
-  const result = await copyImage(client, ref, new StoreSink(store), {
+  // The client's blob streams verify their digest and fail at the end on a mismatch, so the
+  // store need not hash every byte a second time.
+  const result = await copyImage(client, ref, new StoreSink(store, { verifiedUpstream: true }), {
     ...(opts.platforms ? { platforms: opts.platforms } : {}),
     ...(opts.reporter ? { reporter: opts.reporter } : {}),
   });

@@ -12,6 +12,13 @@ export function layerMediaType(c: Compression): string {
 }
 
 const gzipAsync = promisify(gzip);
+
+/**
+ * Default levels. gzip 1, not 6: measured here on a 208 MiB text file, level 1 was 2.3x faster
+ * than 6 (3.5x on low-entropy binary) for 15% (2.6%) more bytes, and most bytes of a cluster
+ * image are binaries and already-compressed registry blobs. `--compression-level` changes it.
+ */
+export const DEFAULT_LEVEL: Readonly<Record<Compression, number>> = { gzip: 1, zstd: 3, none: 0 };
 const CHUNK = 2 << 20;
 const IN_FLIGHT = 4;
 
@@ -26,7 +33,7 @@ export class ParallelGzip extends Transform {
   private pendingSize = 0;
   private readonly queue: Promise<Buffer>[] = [];
 
-  constructor(private readonly level = 6) {
+  constructor(private readonly level = DEFAULT_LEVEL.gzip) {
     super({ highWaterMark: CHUNK });
   }
 
@@ -63,8 +70,8 @@ export class ParallelGzip extends Transform {
 
 /** A stream that compresses with `c`. zstd runs the `zstd` command on both cores. */
 export function compressor(c: Compression, level?: number): Duplex {
-  if (c === 'gzip') return new ParallelGzip(level ?? 6);
-  if (c === 'zstd') return processStream('zstd', ['-q', '-c', `-${level ?? 3}`, '-T2']);
+  if (c === 'gzip') return new ParallelGzip(level ?? DEFAULT_LEVEL.gzip);
+  if (c === 'zstd') return processStream('zstd', ['-q', '-c', `-${level ?? DEFAULT_LEVEL.zstd}`, '-T2']);
   return new PassThrough({ highWaterMark: CHUNK });
 }
 

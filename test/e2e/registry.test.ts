@@ -210,3 +210,31 @@ test('multi-arch: build --platform makes an index; manifest create/annotate/insp
   assert.match(JSON.parse(pulledArm.stdout).platforms.join(), /^linux\/arm64/);
   void makeIndex;
 });
+
+test('sealer pull through a faulty registry: a corrupt blob is retried, a constantly corrupt one leaves nothing in the store', async (t) => {
+  const reg = await registry(t);
+  if (!reg) return;
+  const { startFaultProxy } = await import('../support/fault-proxy.js');
+  const proxy = await startFaultProxy({ host: '127.0.0.1', port: reg.port });
+  t.after(() => proxy.stop());
+  const img = await makeRandomImage({ layers: 1, layerSize: 256 * 1024 });
+  const layout = path.join(await tempDir(t), 'l');
+  writeOciLayout(layout, 'v1', img.manifest, blobMap([img]));
+  execFileSync('skopeo', ['copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${layout}:v1`, `docker://${reg.host}/f/img:v1`], { stdio: 'ignore' });
+  const layer = img.layers[0]!.desc.digest;
+  const blobPath = new RegExp(`/blobs/${layer}`);
+
+  const once = await tempDir(t);
+  proxy.addFault({ kind: 'corrupt', method: 'GET', path: blobPath, times: 1 });
+  const ok = await sealer(['pull', '--retry-delay', '10', `${proxy.host}/f/img:v1`], { root: once });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(statSync(path.join(once, 'blobs/sha256', layer.slice(7))).size > 0);
+
+  const always = await tempDir(t);
+  proxy.addFault({ kind: 'corrupt', method: 'GET', path: blobPath, times: 100 });
+  const bad = await sealer(['pull', '--retry-delay', '10', `${proxy.host}/f/img:v1`], { root: always });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /digest mismatch/);
+  assert.throws(() => statSync(path.join(always, 'blobs/sha256', layer.slice(7))), /ENOENT/);
+  assert.deepEqual(JSON.parse((await sealer(['images', '--format', 'json'], { root: always })).stdout), []);
+});

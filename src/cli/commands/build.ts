@@ -21,6 +21,7 @@ interface BuildFlags {
   timestamp?: string;
   iidfile?: string;
   compression: string;
+  compressionLevel?: string;
   diffMethod: string;
   maxPullProcs: string;
   dryRun?: boolean;
@@ -50,6 +51,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--timestamp <epoch>', 'set every timestamp to this (seconds); default SOURCE_DATE_EPOCH')
     .option('--iidfile <file>', 'write the image digest to this file')
     .option('--compression <algo>', 'layer compression: gzip, zstd or none', 'gzip')
+    .option('--compression-level <n>', 'compression level (default gzip 1, zstd 3; gzip 6 is smaller and ~2-3x slower)')
     .option('--diff-method <method>', 'how RUN changes are captured: auto, overlay or snapshot', 'auto')
     .option('--max-pull-procs <n>', 'container images pulled at once during collection', '4')
     .option('--skip-missing-images', 'warn about an image that cannot be pulled instead of failing')
@@ -117,6 +119,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           buildArgs,
           noCache: flags.cache === false,
           compression,
+          ...(flags.compressionLevel !== undefined ? { compressionLevel: level(flags.compressionLevel, compression) } : {}),
           ...(timestamp !== undefined ? { timestamp } : {}),
           platforms,
           diffMethod,
@@ -147,6 +150,13 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
         print(result.descriptor.digest);
       }
     });
+}
+
+function level(text: string, c: Compression): number {
+  const n = Number(text);
+  const max = c === 'zstd' ? 19 : 9;
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`--compression-level for ${c} must be 0-${max} (got ${JSON.stringify(text)})`);
+  return n;
 }
 
 function positive(text: string, flag: string): number {
