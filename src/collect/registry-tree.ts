@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
-import { type Digest, digestOf } from '../image/digest.js';
+import { type Digest, DigestingStream, digestOf } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
 import {
   blobDataPath,
@@ -77,12 +77,12 @@ export class RegistryTreeSink implements ImageSink {
   private async writeBlob(expected: Descriptor, data: Readable): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
     const tmp = join(this.tmpDir, `${expected.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
-    const check = new VerifyingStream(expected.size);
+    const check = new DigestingStream(expected.size);
     try {
       await pipeline(data, check, createWriteStream(tmp));
       const got = check.digest();
-      if (got !== expected.digest || check.bytes !== expected.size) {
-        throw new DigestMismatchError(expected.digest, got, expected.size, check.bytes, 'registry tree');
+      if (got !== expected.digest || check.size() !== expected.size) {
+        throw new DigestMismatchError(expected.digest, got, expected.size, check.size(), 'registry tree');
       }
       const dest = blobDataPath(this.registryDir, expected.digest);
       await mkdir(dirname(dest), { recursive: true });
@@ -185,36 +185,5 @@ export async function readLink(path: string): Promise<string | undefined> {
     return (await readFile(path, 'utf8')).trim();
   } catch {
     return undefined;
-  }
-}
-
-/** Hashes and counts, and fails as soon as more bytes arrive than were promised. */
-class VerifyingStream extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private result: Digest | undefined;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) {
-      cb(new Error(`blob is larger than the expected ${this.limit} bytes`));
-      return;
-    }
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    this.result = `sha256:${this.hash.digest('hex')}` as Digest;
-    cb();
-  }
-
-  digest(): Digest {
-    if (this.result === undefined) throw new Error('digest read before the stream ended');
-    return this.result;
   }
 }

@@ -36,9 +36,18 @@ export class DigestingStream extends Transform {
   private bytes = 0;
   private result: Digest | undefined;
 
+  /** `limit`: fail as soon as more bytes than this arrive (a blob bigger than promised). */
+  constructor(private readonly limit = Number.POSITIVE_INFINITY) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      cb(new Error(`blob is larger than the expected ${this.limit} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
     cb(null, chunk);
   }
 
