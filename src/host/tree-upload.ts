@@ -210,7 +210,9 @@ async function sendGroup(
       for (const h of live) opts.onProgress?.(h.host.name, done, total);
     },
   });
-  const gzip = createGzip({ level: opts.gzipLevel ?? 1 });
+  // 256 KiB output chunks, not zlib's 16 KiB: each chunk is hashed and fanned out to every
+  // host's channel, so fewer, larger chunks cut the per-chunk work about tenfold.
+  const gzip = createGzip({ level: opts.gzipLevel ?? 1, chunkSize: 256 << 10 });
   const digesting = new DigestingStream();
   tar.on('error', (err) => gzip.destroy(err));
   gzip.on('error', (err) => digesting.destroy(err));
@@ -251,7 +253,8 @@ mkdir -p -- "$d"
 t="$(mktemp -d)"
 trap 'rm -rf -- "$t"' EXIT
 mkfifo "$t/p"
-sha256sum < "$t/p" > "$t/sum" &
+# openssl uses the CPU's SHA instructions (about 10x coreutils' sha256sum on these machines).
+if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$t/p" > "$t/sum" & else sha256sum < "$t/p" > "$t/sum" & fi
 h=$!
 tee "$t/p" | gzip -dc | tar -x -p --numeric-owner -f - -C "$d" 2>"$t/err" || { cat "$t/err" >&2; exit 1; }
 wait "$h"
