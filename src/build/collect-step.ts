@@ -147,11 +147,10 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   const entries: LayerEntry[] = (await diffSinceSnapshot(registryDir, before)).map((e) => ({ ...e, path: `registry/${e.path}` }));
   entries.push({ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 });
   const built = await writeLayerBlob(ctx.store, entries, {
-    compression: ctx.compression,
-    // The layer is nearly all registry blobs, already compressed: gzip stores them as they are
-    // (deflate level 0, a valid gzip stream) instead of recompressing 1.6 GiB at 35 MB/s for
-    // nothing. zstd notices incompressible blocks itself.
-    ...(ctx.compression === 'gzip' ? { level: 0 } : {}),
+    // The layer is nearly all registry blobs, already compressed: an uncompressed tar (a plain
+    // OCI layer media type) stores them as they are, hashed once, instead of running 1.6 GiB
+    // through a compressor for nothing.
+    compression: 'none',
     ...(ctx.timestamp !== undefined ? { clampMtime: ctx.timestamp } : {}),
   });
   const images = [...already, ...saved.saved, ...fromArchives].sort((a, b) => (a.reference < b.reference ? -1 : 1));

@@ -33,9 +33,11 @@ export async function writeLayerBlob(
 ): Promise<BuiltLayer> {
   const tmp = tempName(store.tmpDir(), 'layer');
   const diff = new DigestingStream();
-  const blob = new DigestingStream();
+  // Uncompressed, the blob is the tar itself: one hash serves as diff ID and digest.
+  const blob = opts.compression === 'none' ? diff : new DigestingStream();
   try {
-    await pipeline(writeTar(entries, opts), diff, compressor(opts.compression, opts.level), blob, createWriteStream(tmp));
+    const stages = opts.compression === 'none' ? [diff] : [diff, compressor(opts.compression, opts.level), blob];
+    await pipeline([writeTar(entries, opts), ...stages, createWriteStream(tmp)]);
     await store.adoptFile(tmp, blob.digest());
     await writeLayerTops(store, blob.digest(), entries.map((e) => topOf(tarName(e))));
   } catch (err) {
