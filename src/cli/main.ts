@@ -9,6 +9,7 @@ import { registerManifestCommands } from './commands/manifest.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import type { ProgressMode } from './render/progress.js';
+import { VERSION } from './version.js';
 
 /**
  * The `sealer` command. This file is the only place that reads argv, sets the exit code and
@@ -20,6 +21,7 @@ const program = new Command('sealer')
   .option('--root <dir>', 'data root (default /var/lib/sealer for root, else $XDG_DATA_HOME/sealer; env SEALER_ROOT)')
   .option('--progress <mode>', 'progress on stderr: auto, plain, json or quiet', 'auto')
   .option('-d, --debug', 'show debug output and stack traces')
+  .version(VERSION, '-v, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -30,6 +32,12 @@ const globals = (): GlobalOptions => {
   return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true };
 };
 
+program
+  .command('version')
+  .summary('print the version')
+  .action(() => {
+    process.stdout.write(`sealer ${VERSION} (TypeScript, node ${process.version})\n`);
+  });
 registerBuild(program, globals);
 registerImageCommands(program, globals);
 registerArchiveCommands(program, globals);

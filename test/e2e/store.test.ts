@@ -99,3 +99,13 @@ test('--iidfile and images --format json report the built digest', async (t) => 
   assert.equal(rows[0].digest, out.digest);
   assert.deepEqual(rows[0].platforms.length, 1);
 });
+
+test('sealer version and --help with examples', async (t) => {
+  const root = await tempDir(t);
+  const v = await sealer(['version'], { root });
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^sealer \d+\.\d+\.\d+ /);
+  const help = await sealer(['build', '--help'], { root });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Examples:\n {2}# Build the Kubefile in the current directory\n {2}sealer build -t my-app:v1 \./);
+});
