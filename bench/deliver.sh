@@ -106,54 +106,7 @@ ctx=$work/ctx
 mkdir -p "$ctx"
 log "generating ${size_mb} MiB under $ctx ($fstype, seed $seed)"
 gen_start=$EPOCHREALTIME
-python3 - "$ctx" "$size_mb" "$seed" <<'EOF'
-import os, random, sys
-MiB, KiB = 1 << 20, 1 << 10
-out, size_mb, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(seed)
-letters = 'abcdefghijklmnopqrstuvwxyz'
-vocab = [''.join(rng.choice(letters) for _ in range(rng.randint(2, 11))) for _ in range(3000)]
-weights = [1.0 / (i + 1) for i in range(len(vocab))]
-parts, total = [], 0
-while total < 8 * MiB:
-    words = rng.choices(vocab, weights, k=50_000)
-    lines, i = [], 0
-    while i < len(words):
-        k = rng.randint(4, 18)
-        lines.append(' '.join(words[i:i + k]))
-        i += k
-    chunk = ('\n'.join(lines) + '\n').encode()
-    parts.append(chunk)
-    total += len(chunk)
-text = b''.join(parts)[:8 * MiB]
-
-large_each = size_mb * MiB * 200 // 1024
-os.makedirs(os.path.join(out, 'large'))
-for name, kind in (('random-1.bin', 'r'), ('text-1.log', 't'), ('random-2.bin', 'r'), ('text-2.log', 't')):
-    with open(os.path.join(out, 'large', name), 'wb') as f:
-        left = large_each
-        while left > 0:
-            n = min(MiB, left)
-            if kind == 'r':
-                f.write(rng.randbytes(n))
-            else:
-                off = rng.randrange(0, len(text) - n)
-                f.write(text[off:off + n])
-            left -= n
-
-small_total = size_mb * MiB - 4 * large_each
-n = written = 0
-while written < small_total:
-    size = min(int(4 * KiB * 64 ** rng.random()), small_total - written)
-    d = os.path.join(out, 'small', f'd{n // 1000:03d}', f's{(n // 100) % 10}')
-    if n % 100 == 0:
-        os.makedirs(d, exist_ok=True)
-    off = rng.randrange(0, len(text) - size)
-    with open(os.path.join(d, f'f{n:06d}.txt'), 'wb') as f:
-        f.write(text[off:off + size])
-    n += 1
-    written += size
-EOF
+python3 "$repo/bench/gen-rootfs.py" "$ctx" "$size_mb" "$seed"
 gen_secs=$(awk -v a="$gen_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 printf 'FROM scratch\nCOPY . .\n' >"$ctx/Kubefile"
 
@@ -490,37 +443,7 @@ if [[ $profile == 1 ]]; then
     saved=$repo/.tmp/bench-profiles/deliver-run-${size_mb}MB-$(date +%Y%m%d%H%M%S).cpuprofile
     cp "$prof_file" "$saved"
     profile_note=$(
-      python3 - "$prof_file" <<'EOF'
-import collections, json, sys
-p = json.load(open(sys.argv[1]))
-nodes = {n['id']: n for n in p['nodes']}
-parent = {c: n['id'] for n in p['nodes'] for c in n.get('children', [])}
-dt = collections.Counter()
-for sid, d in zip(p['samples'], p['timeDeltas']):
-    dt[sid] += d
-def where(nid):
-    cf = nodes[nid]['callFrame']
-    url = cf['url'].rsplit('/node_modules/', 1)[-1].rsplit('/src/', 1)[-1]
-    return cf['functionName'] or '(anonymous)', url, cf['lineNumber'] + 1
-def caller(nid):  # the nearest frame outside node's own code
-    n = parent.get(nid)
-    while n is not None:
-        fn, url, line = where(n)
-        if url and not url.startswith('node:'):
-            return f'{fn} {url}:{line}'
-        n = parent.get(n)
-    return '-'
-self_t, callers = collections.Counter(), collections.defaultdict(collections.Counter)
-for nid, t in dt.items():
-    self_t[where(nid)] += t
-    callers[where(nid)][caller(nid)] += t
-total = sum(self_t.values())
-print(f"top frames by self time ({total / 1e6:.1f} s sampled, main thread), with their nearest caller outside node:")
-for key, t in self_t.most_common(15):
-    fn, url, line = key
-    via = ', '.join(f'{c} {v / 1e6:.2f}s' for c, v in callers[key].most_common(2))
-    print(f"  {100 * t / total:5.1f}%  {t / 1e6:6.2f} s  {fn}  {url}:{line}   <- {via}")
-EOF
+      python3 "$repo/bench/profile-top.py" "$prof_file"
     )
     profile_note="cpu profile of sealer run (${prof_secs}s wall under --cpu-prof): $saved"$'\n'"$profile_note"
   fi
