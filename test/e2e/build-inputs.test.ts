@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
@@ -114,5 +113,4 @@ test('zstd and uncompressed layers are readable by tar', async (t) => {
     assert.equal(l.mediaType, c === 'zstd' ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.oci.image.layer.v1.tar');
     assert.ok(listLayer(root, l.digest, l.mediaType).includes('data/a'));
   }
-  void path;
 });
