@@ -5,8 +5,9 @@
 # This machine has no internet, so the container images the application names (nginx:1.25,
 # busybox:1.36, ...) come from a registry mirror on loopback, as on an air-gapped build site:
 # the script asks `sealer build --dry-run` which images the build needs, starts Debian's
-# docker-registry as a docker.io mirror, fills it with small stand-in images built by sealer
-# itself, and builds with `--registry-mirror docker.io=<mirror>`.
+# docker-registry as a mirror, fills it with small stand-in images built by sealer itself, and
+# builds with `--registry-mirror <domain>=<mirror>` for every source registry.
+#   bash scripts/example.sh [applications/<name>]   (default applications/nginx)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -45,9 +46,11 @@ node -e 'for (const i of JSON.parse(require("fs").readFileSync(process.argv[1]))
 cat "$work/images.txt" >&2
 
 echo "== filling the mirror $mirror with stand-in images" >&2
+mirrors=()
 while read -r ref; do
-  case "$ref" in docker.io/*) ;; *) echo "skipping $ref (not docker.io)" >&2; continue ;; esac
-  path="${ref#docker.io/}"
+  domain="${ref%%/*}"
+  path="${ref#*/}"
+  case " ${mirrors[*]} " in *" --registry-mirror $domain=$mirror "*) ;; *) mirrors+=(--registry-mirror "$domain=$mirror") ;; esac
   ctx="$work/ctx-${path//[\/:@]/_}"
   mkdir -p "$ctx"
   printf 'stand-in for %s, built by scripts/example.sh\n' "$ref" > "$ctx/README"
@@ -57,5 +60,5 @@ while read -r ref; do
 done < "$work/images.txt"
 
 echo "== building $app" >&2
-sealer build --registry-mirror "docker.io=$mirror" -t nginx-app:v1 "$app"
+sealer build "${mirrors[@]}" -t "$(basename "$app")-app:v1" "$app"
 sealer images
