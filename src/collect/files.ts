@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withContext } from '../errors.js';
 
 /**
  * Lists the regular files under `root/sub` (recursively, symlinked files included, symlinked
@@ -56,4 +57,13 @@ export function isNotFound(err: unknown): boolean {
 /** Compares strings by UTF-16 code unit, independent of locale. */
 export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Reads a rootfs-relative text file; a failure names the file. */
+export async function readRootfsText(rootfs: string, file: string): Promise<string> {
+  try {
+    return await readFile(join(rootfs, file), 'utf8');
+  } catch (err) {
+    throw withContext(`reading ${file}`, err);
+  }
 }

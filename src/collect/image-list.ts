@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { UserError, withContext } from '../errors.js';
+import { basename } from 'node:path';
+import { UserError } from '../errors.js';
 import { parseReference } from '../image/reference.js';
-import { listFiles } from './files.js';
+import { listFiles, readRootfsText } from './files.js';
 import type { ImageHit } from './types.js';
 
 /** Thrown for a line of an image list that is not an image reference. */
@@ -59,12 +58,7 @@ export async function scanImageLists(rootfs: string): Promise<ImageHit[]> {
   ];
   const hits: ImageHit[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(join(rootfs, file), 'utf8');
-    } catch (err) {
-      throw withContext(`reading ${file}`, err);
-    }
+    const text = await readRootfsText(rootfs, file);
     hits.push(...parseImageList(text, file));
   }
   return hits;

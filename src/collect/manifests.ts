@@ -1,11 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
-import { withContext } from '../errors.js';
 import { parseReference } from '../image/reference.js';
 import { type Candidate, type ExtractOptions, extractCandidates, type NodePath } from './extract.js';
-import { listFiles } from './files.js';
+import { listFiles, readRootfsText } from './files.js';
 import {
   type DetectionResult,
   type DetectionWarning,
@@ -37,12 +34,7 @@ export async function scanManifests(
   const hits: ImageHit[] = [];
   const warnings: DetectionWarning[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(join(rootfs, file), 'utf8');
-    } catch (err) {
-      throw withContext(`reading ${file}`, err);
-    }
+    const text = await readRootfsText(rootfs, file);
     const r = detectInYaml(text, file, opts);
     hits.push(...r.hits);
     warnings.push(...r.warnings);
