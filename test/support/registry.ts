@@ -20,6 +20,8 @@ export interface RegistryOptions {
   readonly users?: Readonly<Record<string, string>>;
   /** Extra token-server options (auth 'token'). */
   readonly token?: Partial<Omit<TokenServerOptions, 'dir' | 'users'>>;
+  /** Serve this existing storage tree (a rootfs's `registry/`); `stop()` leaves it in place. */
+  readonly storageDir?: string;
 }
 
 /** A running distribution registry on a loopback port. */
@@ -57,8 +59,8 @@ export async function freePort(): Promise<number> {
  */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'sealer-registry-'));
-  const storageDir = join(dir, 'storage');
-  mkdirSync(storageDir);
+  const storageDir = opts.storageDir ?? join(dir, 'storage');
+  if (!opts.storageDir) mkdirSync(storageDir);
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const tls = opts.tls ? makeTls(dir) : undefined;
