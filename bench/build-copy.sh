@@ -16,6 +16,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 size_mb=${BENCH_SIZE_MB:-1024}
 seed=${BENCH_SEED:-42}
 tmpbase=${BENCH_TMPDIR:-/var/tmp}
@@ -37,27 +39,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '%s\n' "$*" >&2; }
 
-fstype=$(stat -f -c %T "$work")
-if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
-  log "warning: $work is on $fstype; set BENCH_TMPDIR to a directory on a disk"
-fi
+warn_if_tmpfs "$work"
 
 # --- the sealer under test --------------------------------------------------------------------
-if [[ ${BENCH_COMPILE:-1} != 0 ]]; then
-  log "compiling into .tmp/dist-bench"
-  if ! (cd "$repo" && npx tsc -p tsconfig.json --outDir .tmp/dist-bench) >"$work/tsc.log" 2>&1; then
-    if [[ -f $sealer_js ]]; then
-      log "warning: tsc failed (others may be editing); using the existing .tmp/dist-bench:"
-      grep -m5 'error TS' "$work/tsc.log" >&2 || true
-    else
-      cat "$work/tsc.log" >&2
-      exit 1
-    fi
-  fi
-fi
-[[ -f $sealer_js ]] || { log "no $sealer_js; run with BENCH_COMPILE=1"; exit 1; }
+compile_sealer "$dist" "$work"
 
 # --- the context ------------------------------------------------------------------------------
 ctx=$work/ctx
@@ -117,7 +103,6 @@ rows=()
 add_row() { rows+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4"$'\x1f'"$5"$'\x1f'"$6"$'\x1f'"$7"); }
 disk_mib() { du -sm "$1" 2>/dev/null | cut -f1; }
 
-sealer() { node "$sealer_js" "$@"; }
 
 sealer_build() {  # sealer_build NAME STORE COMPRESSION [node flags...]
   local name=$1 store=$2 comp=$3

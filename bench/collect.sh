@@ -15,6 +15,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 scale=${BENCH_SCALE:-1}
 tmpbase=${BENCH_TMPDIR:-/var/tmp}
 dist=$repo/.tmp/dist-bench-collect
@@ -36,22 +38,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { printf '%s\n' "$*" >&2; }
 
 # --- the sealer under test --------------------------------------------------------------------
-if [[ ${BENCH_COMPILE:-1} != 0 ]]; then
-  log "compiling into .tmp/dist-bench-collect"
-  if ! (cd "$repo" && npx tsc -p tsconfig.json --outDir .tmp/dist-bench-collect) >"$work/tsc.log" 2>&1; then
-    if [[ -f $sealer_js ]]; then
-      log "warning: tsc failed (others may be editing); using the existing .tmp/dist-bench-collect:"
-      grep -m5 'error TS' "$work/tsc.log" >&2 || true
-    else
-      cat "$work/tsc.log" >&2
-      exit 1
-    fi
-  fi
-fi
-[[ -f $sealer_js ]] || { log "no $sealer_js; run with BENCH_COMPILE=1"; exit 1; }
+compile_sealer "$dist" "$work"
 
 # --- registries -------------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -22,6 +22,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 size_mb=${BENCH_SIZE_MB:-1024}
 seed=${BENCH_SEED:-42}
 tmpbase=${BENCH_TMPDIR:-/var/tmp}
@@ -45,7 +47,6 @@ fi
 # No proxy may see the traffic (it all goes to our containers or loopback).
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
-log() { printf '%s\n' "$*" >&2; }
 
 work=$(mktemp -d "$tmpbase/sealer-bench-deliver.XXXXXX")
 cd "$work"   # nothing this script writes lands in the caller's directory
@@ -74,25 +75,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fstype=$(stat -f -c %T "$work")
-if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
-  log "warning: $work is on $fstype; set BENCH_TMPDIR to a directory on a disk"
-fi
+warn_if_tmpfs "$work"
 
 # --- the sealer under test --------------------------------------------------------------------
-if [[ ${BENCH_COMPILE:-1} != 0 ]]; then
-  log "compiling into ${dist#"$repo"/}"
-  if ! (cd "$repo" && npx tsc -p tsconfig.json --outDir "$dist") >"$work/tsc.log" 2>&1; then
-    if [[ -f $sealer_js ]]; then
-      log "warning: tsc failed (others may be editing); using the existing ${dist#"$repo"/}:"
-      grep -m5 'error TS' "$work/tsc.log" >&2 || true
-    else
-      cat "$work/tsc.log" >&2
-      exit 1
-    fi
-  fi
-fi
-[[ -f $sealer_js ]] || { log "no $sealer_js; run with BENCH_COMPILE=1"; exit 1; }
+compile_sealer "$dist" "$work"
 
 # --- docker and the node image ----------------------------------------------------------------
 bash "$repo/scripts/start-dockerd.sh" 2>"$work/dockerd.log" || { cat "$work/dockerd.log" >&2; exit 1; }

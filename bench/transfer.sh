@@ -21,6 +21,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 size_mb=${BENCH_SIZE_MB:-1024}
 seed=${BENCH_SEED:-42}
 tmpbase=${BENCH_TMPDIR:-/var/tmp}
@@ -66,31 +68,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '%s\n' "$*" >&2; }
 
-fstype=$(stat -f -c %T "$work")
-if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
-  log "warning: $work is on $fstype; set BENCH_TMPDIR to a directory on a disk"
-fi
+warn_if_tmpfs "$work"
 
 # --- the sealer under test --------------------------------------------------------------------
-if [[ ${BENCH_COMPILE:-1} != 0 ]]; then
-  log "compiling into ${dist#"$repo"/}"
-  compiled_from=$(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$repo" && git diff --quiet HEAD -- src 2>/dev/null || echo '+dirty src')
-  if (cd "$repo" && npx tsc -p tsconfig.json --outDir "$dist") >"$work/tsc.log" 2>&1; then
-    echo "$compiled_from" >"$dist/.bench-source"
-  else
-    if [[ -f $sealer_js ]]; then
-      log "warning: tsc failed (others may be editing); using the existing ${dist#"$repo"/}:"
-      grep -m5 'error TS' "$work/tsc.log" >&2 || true
-    else
-      cat "$work/tsc.log" >&2
-      exit 1
-    fi
-  fi
-fi
-[[ -f $sealer_js ]] || { log "no $sealer_js; run with BENCH_COMPILE=1"; exit 1; }
-sealer() { node "$sealer_js" "$@"; }
+compile_sealer "$dist" "$work"
 
 # --- the context and the image ----------------------------------------------------------------
 # 800/1024 of the bytes in four large files (two incompressible, two text-like, ~3:1 with gzip),
