@@ -38,11 +38,6 @@ export class WorkRootfs {
     if (this.made) await this.applyBlob(layer);
   }
 
-  /** Marks the rootfs as already holding a layer that was made in place (snapshot RUNs). */
-  get isMade(): boolean {
-    return this.made;
-  }
-
   /** True when `rel` is a directory in the rootfs so far, without unpacking it. */
   async isDir(rel: string): Promise<boolean> {
     if (rel === '') return true;

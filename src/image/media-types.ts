@@ -22,10 +22,3 @@ export function isManifestType(mt: string | undefined): boolean {
 export function isIndexType(mt: string | undefined): boolean {
   return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList;
 }
-
-/** The compression a layer media type implies. */
-export function layerCompression(mt: string): 'gzip' | 'zstd' | 'none' {
-  if (mt.endsWith('+zstd') || mt.endsWith('.zstd')) return 'zstd';
-  if (mt.endsWith('gzip')) return 'gzip';
-  return 'none';
-}

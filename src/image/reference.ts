@@ -65,8 +65,3 @@ export function familiarReference(ref: Reference): string {
   if (ref.digest !== undefined) name += `@${ref.digest}`;
   return name;
 }
-
-/** `repository:tag` with the domain dropped, as the embedded registry stores it. */
-export function registryPath(ref: Reference): string {
-  return ref.repository;
-}
