@@ -81,7 +81,9 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   if (hit) return { cached: true, images: hit.images ?? [], layer: hit.layer, created: ctx.fixed ?? hit.created, note: '' };
 
   // Loaded only on a cache miss: an unchanged rebuild never pays for YAML, helm or HTTP code.
-  const { detectImages, formatWarning, listImageArchives, loadImageArchive, RegistryTreeSink } = await import('../collect/index.js');
+  const { detectImages, formatWarning, listImageArchives, listTreeImages, loadImageArchive, RegistryTreeSink, treeRepository } = await import(
+    '../collect/index.js'
+  );
   const { CachedTreeSink } = await import('../collect/cached-sink.js');
   const { saveImages } = await import('../collect/save-images.js');
   const view = path.join(ctx.workDir, 'view');
@@ -101,7 +103,6 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   });
   for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
   const registryDir = path.join(view, 'registry');
-  const { listTreeImages, treeRepository } = await import('../collect/index.js');
   const present = await presentInTree(registryDir, listTreeImages);
   const treeKey = (reference: string): string => {
     const ref = parseReference(reference);
