@@ -84,7 +84,8 @@ export async function buildImage(req: BuildRequest, plan: BuildPlan, platform: P
     diffMethod: req.diffMethod,
     hostEnv: req.hostEnv,
     mode: req.mode,
-    ...(req.collect ? { collect: req.collect } : {}),
+    // Each platform's image holds its own platform's container images (unless --all-platforms).
+    ...(req.collect ? { collect: { ...req.collect, platforms: req.collect.platforms === 'all' ? 'all' : [platform] } } : {}),
     reporter,
     ...(req.signal ? { signal: req.signal } : {}),
   });

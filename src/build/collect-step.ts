@@ -7,6 +7,7 @@ import type { LayoutStore } from '../image/layout-store.js';
 import { parseReference } from '../image/reference.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import { platformMatches } from '../registry/platform.js';
 import type { Reporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
 import type { LayerEntry } from '../rootfs/entry.js';
@@ -20,6 +21,7 @@ import { StepCache } from './step-cache.js';
 export interface CollectOptions {
   /** Makes the client that pulls images (on first need); without one, fetching is an error. */
   readonly client?: () => Promise<RegistryClient>;
+  /** Platforms of multi-arch images to collect; `buildImage` narrows a list to the platform it builds. */
   readonly platforms: readonly Platform[] | 'all';
   readonly concurrency: number;
   readonly skipMissing: boolean;
@@ -74,7 +76,8 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   const key = StepCache.key(
     ctx.parentKey,
     'COLLECT',
-    JSON.stringify({ p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing, f: ignoreTexts }),
+    // v2: multi-arch indexes are kept as published (v1 rewrote them); p is this image's platform.
+    JSON.stringify({ v: 2, p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing, f: ignoreTexts }),
   );
   const cache = new StepCache(ctx.store);
   const hit = ctx.noCache || opts.dryRun ? undefined : await cache.get(key);
@@ -103,7 +106,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   });
   for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
   const registryDir = path.join(view, 'registry');
-  const present = await presentInTree(registryDir, listTreeImages);
+  const present = await presentInTree(registryDir, listTreeImages, opts.platforms);
   const treeKey = (reference: string): string => {
     const ref = parseReference(reference);
     const repo = treeRepository(`${ref.domain}/${ref.repository}`);
@@ -176,14 +179,20 @@ function viewFilter(p: string, size: number, isDir: boolean): 'write' | 'skip' |
   return 'write';
 }
 
-/** Images the tree already holds completely, by `repo:tag` / `repo@digest`, with their digest. */
+/**
+ * Images the tree already holds completely for `platforms`, by `repo:tag` / `repo@digest`, with
+ * their digest. An index whose absent children include a wanted platform is not present.
+ */
 async function presentInTree(
   registryDir: string,
   listTreeImages: typeof import('../collect/index.js').listTreeImages,
+  platforms: CollectOptions['platforms'],
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const img of await listTreeImages(registryDir).catch(() => [])) {
     if (!img.complete) continue;
+    const wanted = (d: Descriptor) => platforms === 'all' || platforms.some((p) => d.platform !== undefined && platformMatches(p, d.platform));
+    if ((img.absentChildren ?? []).some(wanted)) continue;
     if (img.tag !== undefined) out.set(`${img.repository}:${img.tag}`, img.digest);
     out.set(`${img.repository}@${img.digest}`, img.digest);
   }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest } from '../image/digest.js';
+import type { Descriptor } from '../image/types.js';
 import { byCodePoint } from './files.js';
 import {
   blobDataPath,
@@ -25,6 +26,12 @@ export interface TreeImage {
    * full manifest lists with blobs for one platform only; those are incomplete.
    */
   readonly complete: boolean;
+  /**
+   * Entries of an index the tree deliberately lacks (set when there are any): platforms left out
+   * when the image was collected. The index itself is kept as published; `complete` speaks for
+   * the children present, so a caller wanting an absent platform must fetch it.
+   */
+  readonly absentChildren?: readonly Descriptor[];
 }
 
 /**
@@ -39,7 +46,9 @@ export async function listTreeImages(registryDir: string): Promise<TreeImage[]> 
     for (const tag of tags.sort(byCodePoint)) {
       const link = await readLink(tagCurrentPath(registryDir, repository, tag));
       if (link === undefined || !isDigest(link)) continue;
-      out.push({ repository, tag, digest: link, complete: await isComplete(registryDir, repository, link, 0) });
+      const absent: Descriptor[] = [];
+      const complete = await isComplete(registryDir, repository, link, 0, absent);
+      out.push({ repository, tag, digest: link, complete, ...(absent.length > 0 ? { absentChildren: absent } : {}) });
     }
   }
   return out;
@@ -64,12 +73,18 @@ async function findRepositories(dir: string, prefix: string[]): Promise<string[]
   return out;
 }
 
-/** True when `repository` can serve manifest `digest` and everything it names. */
+/**
+ * True when `repository` can serve manifest `digest` and everything it names. An index child
+ * the repository does not link at all is a platform left out on purpose: it is added to `absent`
+ * and does not count against completeness (unless no child is linked); a linked child must be
+ * whole.
+ */
 export async function isComplete(
   registryDir: string,
   repository: string,
   digest: Digest,
   depth: number,
+  absent: Descriptor[] = [],
 ): Promise<boolean> {
   if (depth > 4 || (await readLink(revisionLinkPath(registryDir, repository, digest))) !== digest) return false;
   let bytes: Buffer;
@@ -89,8 +104,14 @@ export async function isComplete(
     if ((await readLink(layerLinkPath(registryDir, repository, b.digest))) !== b.digest) return false;
     if (!(await stat(blobDataPath(registryDir, b.digest)).catch(() => undefined))?.isFile()) return false;
   }
+  let linked = 0;
   for (const child of refs.children) {
-    if (!(await isComplete(registryDir, repository, child.digest, depth + 1))) return false;
+    if ((await readLink(revisionLinkPath(registryDir, repository, child.digest))) === undefined) {
+      absent.push(child);
+      continue;
+    }
+    if (!(await isComplete(registryDir, repository, child.digest, depth + 1, absent))) return false;
+    linked++;
   }
-  return true;
+  return linked > 0 || refs.children.length === 0;
 }

@@ -35,9 +35,11 @@ export class DanglingReferenceError extends UserError {
  *   (`docker.io/library/nginx` → `library/nginx`): a revision link, `_layers` links for its
  *   config and layers, and for an index, revision and `_layers` links for every child, so the
  *   registry serves children by digest. Links hold `sha256:<hex>` with no newline.
- * - A manifest whose blobs or children are not in the tree yet is refused
- *   ({@link DanglingReferenceError}): put blobs first, children before their index. Foreign
- *   layers (descriptors with `urls`) may be absent.
+ * - A manifest whose blobs are not in the tree yet is refused ({@link DanglingReferenceError}):
+ *   put blobs first, children before their index. Foreign layers (descriptors with `urls`) may
+ *   be absent. An index is stored as published even when some children are absent (platforms
+ *   not collected): the children present in full are linked, the others not; an index with no
+ *   child present is refused.
  */
 export class RegistryTreeSink implements ImageSink {
   private readonly inflight = new Map<Digest, Promise<void>>();
@@ -157,15 +159,33 @@ export class RegistryTreeSink implements ImageSink {
         throw new DanglingReferenceError(`${repo}@${digest} names blob ${b.digest}, which is not in the registry tree`);
       }
     }
+    // An index is kept as published (its digest is what pinned references name) even when only
+    // some platforms were collected: a child the tree lacks, or lacks pieces of, is left
+    // unlinked (a registry answers 404 for it). Only an index with none of its children whole is
+    // dangling.
+    let whole = 0;
+    let firstGap: unknown;
     for (const child of refs.children) {
       let childBytes: Buffer;
       try {
         childBytes = await readFile(blobDataPath(this.registryDir, child.digest));
       } catch {
-        throw new DanglingReferenceError(`${repo}@${digest} names manifest ${child.digest}, which is not in the registry tree`);
+        firstGap ??= new DanglingReferenceError(`${repo}@${digest} names manifest ${child.digest}, which is not in the registry tree`);
+        continue;
       }
-      await this.collectLinks(repo, child.digest, childBytes, child.mediaType, links, depth + 1);
+      const mine = { layers: new Set<Digest>(), revisions: [] as Digest[] };
+      try {
+        await this.collectLinks(repo, child.digest, childBytes, child.mediaType, mine, depth + 1);
+      } catch (err) {
+        if (!(err instanceof DanglingReferenceError)) throw err;
+        firstGap ??= err;
+        continue;
+      }
+      for (const d of mine.layers) links.layers.add(d);
+      links.revisions.push(...mine.revisions);
+      whole++;
     }
+    if (whole === 0 && firstGap !== undefined) throw firstGap;
     links.revisions.push(digest);
   }
 }

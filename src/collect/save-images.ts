@@ -38,7 +38,9 @@ export interface SaveImagesResult {
 /**
  * Pulls every detected image into a registry tree sink, several at once. A failure names the
  * image, the files that referenced it and the registry's answer; with `skipMissing` it becomes
- * a listed warning and the others still go in.
+ * a listed warning and the others still go in. A multi-arch image is stored under its original
+ * index (same digest) with only the chosen platforms' children present, and a warning names the
+ * platforms left out (see README "Partial platform selections").
  */
 export async function saveImages(
   client: RegistryClient,
@@ -65,7 +67,17 @@ export async function saveImages(
           const name = { repository: `${ref.domain}/${ref.repository}`, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
           const mirror = opts.mirrors?.[ref.domain];
           const from = mirror ? { ...ref, domain: mirror } : ref;
-          const res = await copyImage(source, from, view, { platforms: opts.platforms, reporter, name });
+          // keepIndex: the index goes in as published, whatever the platform selection, so the
+          // reference resolves offline exactly as written (a digest names those very bytes) and
+          // tag and digest agree with the source; the platforms not chosen are simply absent.
+          const res = await copyImage(source, from, view, { platforms: opts.platforms, reporter, name, keepIndex: true });
+          const absent = absentPlatforms(res.omitted);
+          if (absent.length > 0) {
+            reporter.emit({
+              type: 'warning',
+              text: `${img.reference} (from ${img.sources.join(', ')}): only ${res.platforms.map(formatPlatform).join(', ')} collected; its index is kept as published (${res.descriptor.digest}) but ${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} not in the image (--all-platforms collects every platform)`,
+            });
+          }
           saved.push({
             reference: img.reference,
             sources: img.sources,
@@ -91,6 +103,20 @@ export async function saveImages(
   if (failures.length > 1) throw new UserError(`${failures.length} images could not be collected:\n  ${failures.map((f) => f.message).join('\n  ')}`);
   saved.sort((a, b) => (a.reference < b.reference ? -1 : 1));
   return { saved, skipped, fetchedBytes: claims.storedBytes };
+}
+
+/**
+ * The platforms of index entries left out, for the warning; attestation manifests
+ * (`unknown/unknown`, docker buildx provenance) are not platforms a node pulls, so not named.
+ */
+function absentPlatforms(omitted: readonly Descriptor[]): string[] {
+  const names = omitted.flatMap((d) => {
+    if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return [];
+    if (d.platform === undefined) return [d.digest];
+    if (d.platform.os === 'unknown' && d.platform.architecture === 'unknown') return [];
+    return [formatPlatform(d.platform)];
+  });
+  return [...new Set(names)];
 }
 
 function describe(err: Error): string {

@@ -20,6 +20,13 @@ export interface CopyImageOptions {
   readonly concurrency?: number;
   /** The name recorded with the top object (default: the reference's repository and tag, domain dropped). */
   readonly name?: { readonly repository: string; readonly tag?: string };
+  /**
+   * Store an index as published (same bytes, same digest) even when only some platforms are
+   * copied, instead of rewriting it to the copied children: a reference pinned by the index's
+   * digest then still resolves. The other children are left out of the sink (`omitted`), so the
+   * sink must accept an index whose children are partly absent (the registry tree does).
+   */
+  readonly keepIndex?: boolean;
 }
 
 /** What {@link copyImage} stored. */
@@ -34,6 +41,8 @@ export interface CopyImageResult {
   readonly fetched: number;
   /** True when an index was rewritten to name only the chosen platforms. */
   readonly rewritten: boolean;
+  /** Entries of the index that were not copied (the platforms not chosen). */
+  readonly omitted: readonly Descriptor[];
 }
 
 interface Chosen {
@@ -48,7 +57,8 @@ interface Chosen {
  * fetched once, verified, and skipped when the sink has it; compressed layers are copied as they
  * are. Then child manifests, then the top object, so nothing in the sink ever points at
  * something missing. A partial platform selection stores a rewritten index naming only the
- * copied children; a full one keeps the original index bytes (and digest).
+ * copied children (or, with `keepIndex`, the original index); a full one keeps the original
+ * index bytes (and digest).
  */
 export async function copyImage(
   client: RegistryClient,
@@ -66,11 +76,13 @@ export async function copyImage(
   let chosen: Chosen[];
   let stored: { desc: Descriptor; bytes: Buffer } = { desc: topDesc, bytes: top.bytes };
   let rewritten = false;
+  let omitted: Descriptor[] = [];
   if (parsed.kind === 'index') {
     const all = parsed.index.manifests;
     const picked = wanted === 'all' ? [...all] : selectManifests(all, wanted, where);
     chosen = await Promise.all(picked.map((d) => fetchChild(client, ref, d)));
-    if (picked.length < all.length) {
+    omitted = all.filter((d) => !picked.includes(d));
+    if (picked.length < all.length && !options.keepIndex) {
       const bytes = Buffer.from(JSON.stringify({ ...parsed.index, manifests: picked }));
       stored = { desc: { ...topDesc, digest: digestOf(bytes), size: bytes.length }, bytes };
       rewritten = true;
@@ -123,7 +135,7 @@ export async function copyImage(
   }
   const manifestBytes = chosen.reduce((n, c) => n + (parsed.kind === 'index' ? c.bytes.length : 0), stored.bytes.length);
   const blobBytes = [...unique.values()].reduce((n, b) => n + b.size, 0);
-  return { descriptor: stored.desc, platforms, size: manifestBytes + blobBytes, fetched, rewritten };
+  return { descriptor: stored.desc, platforms, size: manifestBytes + blobBytes, fetched, rewritten, omitted };
 }
 
 async function fetchChild(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Chosen> {

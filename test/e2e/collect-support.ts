@@ -182,12 +182,21 @@ export function blobDigest(p: string): string {
   return /\/blobs\/(sha256:[0-9a-f]{64})/.exec(p)?.[1] ?? p;
 }
 
-/** Extracts every layer of the stored image `name` into `dest` with GNU tar, in order. */
-export async function extractImage(root: string, name: string, dest: string): Promise<void> {
+/**
+ * Extracts every layer of the stored image `name` into `dest` with GNU tar, in order. For a
+ * multi-platform image, `architecture` picks the platform's image from its index.
+ */
+export async function extractImage(root: string, name: string, dest: string, architecture?: string): Promise<void> {
   const index = JSON.parse(await readFile(path.join(root, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
   const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name);
   if (!entry) throw new Error(`${name} is not in ${root}/index.json`);
-  const manifest = JSON.parse(await readFile(path.join(root, 'blobs', 'sha256', entry.digest.slice(7)), 'utf8')) as { layers: { digest: string; mediaType: string }[] };
+  const readBlob = async (digest: string) => JSON.parse(await readFile(path.join(root, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as unknown;
+  let manifest = (await readBlob(entry.digest)) as { layers: { digest: string; mediaType: string }[]; manifests?: { digest: string; platform?: Platform }[] };
+  if (manifest.manifests !== undefined) {
+    const child = manifest.manifests.find((m) => m.platform?.architecture === architecture);
+    if (!child) throw new Error(`${name} has no ${architecture ?? '(no architecture given)'} image`);
+    manifest = (await readBlob(child.digest)) as typeof manifest;
+  }
   await mkdir(dest, { recursive: true });
   for (const l of manifest.layers) {
     const flag = l.mediaType.endsWith('gzip') ? '-xzf' : l.mediaType.endsWith('zstd') ? '--zstd -xf' : '-xf';

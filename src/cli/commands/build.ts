@@ -55,7 +55,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--diff-method <method>', 'how RUN changes are captured: auto, overlay or snapshot', 'auto')
     .option('--max-pull-procs <n>', 'container images pulled at once during collection', '4')
     .option('--skip-missing-images', 'warn about an image that cannot be pulled instead of failing')
-    .option('--all-platforms', 'collect every platform of multi-arch images (default: the build platform)')
+    .option('--all-platforms', 'collect every platform of multi-arch images (default: each platform image collects its own platform)')
     .option('--image <ref>', 'also collect this image (repeatable)', collect, [])
     .option('--ignore-image <pattern>', 'do not collect images matching this pattern (repeatable; as in .sealignore)', collect, [])
     .option('--helm <path>', 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)')

@@ -84,6 +84,30 @@ describe('RegistryTreeSink', () => {
     assert.equal((await listTreeImages(root))[0]?.complete, false, 'a missing child layer makes it incomplete');
   });
 
+  it('keeps an index as published when only some platforms are present, linking only those', async () => {
+    const root = join(dir, 'partial');
+    const sink = new RegistryTreeSink(root);
+    const amd = makeImage([randomLayer()]);
+    const arm = makeImage([randomLayer()], 'oci', { os: 'linux', architecture: 'arm64', variant: 'v8' });
+    const s390 = makeImage([randomLayer()], 'oci', { os: 'linux', architecture: 's390x' });
+    const index = makeIndex([amd, arm, s390]);
+    // s390x: its manifest is in the blob store (another image named it) but a layer is not.
+    await sink.putManifest(s390.manifest.desc, s390.manifest.bytes);
+    await putIndex(sink, index, [amd], { repository: 'example/multi', tag: '1.0' });
+    assert.deepEqual(await readFile(blobDataPath(root, index.desc.digest)), index.bytes, 'the index bytes, not a rewrite');
+    assert.ok(await sink.hasManifest('example/multi', index.desc.digest));
+    assert.ok(await sink.hasManifest('example/multi', amd.manifest.desc.digest));
+    assert.equal(await sink.hasManifest('example/multi', arm.manifest.desc.digest), false, 'an absent child is not linked');
+    assert.equal(await sink.hasManifest('example/multi', s390.manifest.desc.digest), false, 'a child lacking a layer is not linked');
+    const [listed] = await listTreeImages(root);
+    assert.equal(listed?.digest, index.desc.digest);
+    assert.equal(listed?.complete, true, 'every linked child is whole');
+    assert.deepEqual(listed?.absentChildren?.map((d) => d.platform?.architecture), ['arm64', 's390x']);
+    // A linked child losing a layer still makes the image incomplete.
+    await unlink(blobDataPath(root, amd.layers[0]!.desc.digest));
+    assert.equal((await listTreeImages(root))[0]?.complete, false);
+  });
+
   it('refuses a manifest whose blobs or children are missing', async () => {
     const sink = new RegistryTreeSink(join(dir, 'dangling'));
     const img = makeImage([randomLayer()]);
