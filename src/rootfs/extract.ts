@@ -119,7 +119,12 @@ async function applyEntry(
       return;
     case 'link': {
       body.resume();
-      const linkParts = layerPathParts(h.linkname ?? '');
+      let linkParts: string[] = [];
+      try {
+        linkParts = layerPathParts(h.linkname ?? '');
+      } catch {
+        // absolute or climbing with `..`: refused below like any target not in the rootfs
+      }
       // The link's own last component is not followed: link(2) links a symlink itself.
       const source = await resolveInRoot(root, linkParts, { followLast: false });
       if (linkParts.length === 0 || !(await lstat(source).catch(() => undefined))) {
