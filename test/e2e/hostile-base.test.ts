@@ -94,12 +94,13 @@ const SCENARIOS: Scenario[] = [
     dryRun: { ok: true },
   },
   {
-    name: 'manifests -> canary/manifests, image lists -> canary',
+    name: 'manifests, image lists, images, .sealignore -> canary',
     plants: (c) => [
       { name: 'manifests', type: 'symlink', linkname: `${c}/manifests` },
       { name: 'charts/abs.imageList', type: 'symlink', linkname: `${c}/manifests/imageList` },
       { name: 'charts/up.imageList', type: 'symlink', linkname: `../../../../../../../../../../..${c}/manifests/imageList` },
       { name: '.sealignore', type: 'symlink', linkname: `${c}/secret.txt` },
+      { name: 'images', type: 'symlink', linkname: c },
     ],
     build: { ok: true },
     dryRun: { ok: true },
