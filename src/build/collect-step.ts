@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectedImage } from '../collect/index.js';
+import { refuseSymlinks, resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { LayoutStore } from '../image/layout-store.js';
@@ -100,7 +101,8 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   const detection = await detectImages(view, {
     images: opts.extraImages,
     ignore: opts.ignore,
-    ignoreFiles: [path.join(view, '.sealignore'), ...opts.ignoreFiles],
+    // Every path into the view is resolved inside it: the base image's symlinks never reach the host.
+    ignoreFiles: [await resolveInRoot(view, '.sealignore'), ...opts.ignoreFiles],
     env: opts.env,
     ...(opts.helm ? { helm: opts.helm } : {}),
   });
@@ -128,7 +130,8 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
   }
   if (missing.length > 0 && !opts.client) throw new UserError(`collecting images needs a registry client (${missing[0]!.reference})`);
 
-  await mkdir(registryDir, { recursive: true });
+  // The registry tree never holds symlinks; `registry` itself being one is refused.
+  await mkdir(await refuseSymlinks(registryDir, registryDir), { recursive: true });
   const before = await takeSnapshot(registryDir);
   const tree = new RegistryTreeSink(registryDir);
   const sink = new CachedTreeSink(tree, path.join(ctx.store.cacheDir(), 'blobs'));
@@ -143,9 +146,10 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
     : { saved: [], skipped: [], fetchedBytes: 0 };
   const fromArchives: CollectedImage[] = [];
   for (const file of archives) {
-    const loaded = await loadImageArchive(file, sink, path.relative(view, file));
+    // `file` is rootfs-relative (`images/app.tar`); opened where it resolves inside the view.
+    const loaded = await loadImageArchive(await resolveInRoot(view, file), sink, file);
     for (const w of loaded.warnings) ctx.reporter.emit({ type: 'warning', text: w });
-    for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [path.relative(view, file)], digest: img.digest });
+    for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [file], digest: img.digest });
   }
   await tree.close();
   const entries: LayerEntry[] = (await diffSinceSnapshot(registryDir, before)).map((e) => ({ ...e, path: `registry/${e.path}` }));
@@ -189,7 +193,12 @@ async function presentInTree(
   platforms: CollectOptions['platforms'],
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const img of await listTreeImages(registryDir).catch(() => [])) {
+  // A refusal (a symlink in the tree) stops the build; anything else reads as an empty tree.
+  const images = await listTreeImages(registryDir).catch((err: unknown) => {
+    if (err instanceof UserError) throw err;
+    return [];
+  });
+  for (const img of images) {
     if (!img.complete) continue;
     const wanted = (d: Descriptor) => platforms === 'all' || platforms.some((p) => d.platform !== undefined && platformMatches(p, d.platform));
     if ((img.absentChildren ?? []).some(wanted)) continue;

@@ -1,25 +1,29 @@
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import type { SourceRange } from '../kubefile/instructions.js';
 
 /** A COPY source resolved inside the build context. */
 export interface ResolvedSource {
-  /** The real path on disk (symlinks followed, checked to stay inside the context). */
+  /** The path on disk, symlinks resolved inside the context (so it has no symlink component). */
   readonly abs: string;
   /** The name it lands under when copied into a directory. */
   readonly baseName: string;
   readonly isDir: boolean;
+  /** The source as matched in the context (`conf/a.yaml`), for messages; unset for URLs. */
+  readonly rel?: string;
 }
 
 const GLOB = /[*?[]/;
 
 /**
  * Resolves COPY source words against the build context. Sources are relative to the context;
- * `..` that climbs out of it, absolute paths and symlinks that lead outside it are refused, so a
- * Kubefile can never read the build host's files. Wildcards match one path component each, as
- * Go's filepath.Match does for docker.
+ * `..` that climbs out of it and absolute paths are refused, and symlinks are resolved inside
+ * the context as docker does (a link to `/etc` means the context's own `etc`), so a Kubefile can
+ * never read the build host's files. Wildcards match one path component each, as Go's
+ * filepath.Match does for docker.
  */
 export async function resolveSources(context: string, words: readonly string[], loc: SourceRange): Promise<ResolvedSource[]> {
   const realContext = await realpath(context);
@@ -45,20 +49,28 @@ function checkRelative(word: string, loc: SourceRange): string {
 }
 
 async function resolveOne(realContext: string, rel: string, word: string, loc: SourceRange): Promise<ResolvedSource> {
-  const candidate = path.join(realContext, rel);
-  const st = await lstat(candidate).catch(() => undefined);
-  if (!st) throw copyError(loc, `COPY source ${JSON.stringify(word)} does not exist in the build context`);
-  let real: string;
-  try {
-    real = await realpath(candidate);
-  } catch {
-    throw copyError(loc, `COPY source ${JSON.stringify(word)} is a dangling symlink`);
+  const real = await resolveInRoot(realContext, rel);
+  const target = await stat(real).catch(() => undefined);
+  if (!target) throw copyError(loc, await whyMissing(realContext, rel, word));
+  return { abs: real, baseName: rel === '.' ? '' : path.basename(rel), isDir: target.isDirectory(), rel };
+}
+
+/** Why `rel` resolves to nothing: absent, or a symlink on the way pointing out or nowhere. */
+async function whyMissing(realContext: string, rel: string, word: string): Promise<string> {
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const linkRel = parts.slice(0, i).join('/');
+    const st = await lstat(path.join(realContext, linkRel)).catch(() => undefined);
+    if (!st) break;
+    if (!st.isSymbolicLink()) continue;
+    const to = await readlink(path.join(realContext, linkRel));
+    const lexical = path.posix.normalize(path.posix.join(path.posix.dirname(linkRel), to));
+    if (path.posix.isAbsolute(to) || lexical === '..' || lexical.startsWith('../')) {
+      return `COPY source ${JSON.stringify(word)} is a symlink that leads outside the build context (to ${to}); links are resolved inside the context, where that path does not exist`;
+    }
+    return `COPY source ${JSON.stringify(word)} is a dangling symlink (to ${to})`;
   }
-  if (real !== realContext && !real.startsWith(realContext + path.sep)) {
-    throw copyError(loc, `COPY source ${JSON.stringify(word)} is a symlink that leads outside the build context (to ${real})`);
-  }
-  const target = await stat(real);
-  return { abs: real, baseName: rel === '.' ? '' : path.basename(rel), isDir: target.isDirectory() };
+  return `COPY source ${JSON.stringify(word)} does not exist in the build context`;
 }
 
 /** Expands a pattern one component at a time; hidden files match too (docker does). */
@@ -72,13 +84,13 @@ async function glob(root: string, pattern: string): Promise<string[]> {
         continue;
       }
       const isMatch = picomatch(part, { dot: true });
-      const names = await readdir(path.join(root, dir)).catch(() => [] as string[]);
+      const names = await readdir(await resolveInRoot(root, dir)).catch(() => [] as string[]);
       for (const n of names.sort()) if (isMatch(n)) next.push(dir ? `${dir}/${n}` : n);
     }
     current = next;
   }
   const existing: string[] = [];
-  for (const c of current) if (await lstat(path.join(root, c)).catch(() => undefined)) existing.push(c);
+  for (const c of current) if (await lstat(await resolveInRoot(root, c, { followLast: false })).catch(() => undefined)) existing.push(c);
   return existing;
 }
 

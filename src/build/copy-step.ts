@@ -74,10 +74,11 @@ export async function prepareCopy(
     for (const dir of parentsOf(dest, destIsDir)) entries.set(dir, { kind: 'dir', path: dir, mode: 0o40755, mtimeMs: 0 });
     for (const src of resolved) {
       if (src.isDir) {
+        // walk never follows a symlink: one inside the copied tree is copied as a link.
         for (const e of await walk(src.abs)) {
           const p = join(dest, e.rel);
           const entry = await entryFromDisk(p, e.abs, e.stats);
-          if (!entry) continue;
+          if (!entry) throw unsupported(loc, src.rel, e.rel, e.stats);
           entries.set(p, entry);
           if (entry.kind === 'file') stats.set(e.abs, e.stats);
         }
@@ -85,7 +86,7 @@ export async function prepareCopy(
         const p = destIsDir ? join(dest, src.baseName) : dest;
         const st = await stat(src.abs, { bigint: true });
         const entry = await entryFromDisk(p, src.abs, st);
-        if (!entry) continue;
+        if (!entry) throw unsupported(loc, src.rel, '', st);
         entries.set(p, entry);
         if (entry.kind === 'file') stats.set(src.abs, st);
       }
@@ -113,6 +114,13 @@ export async function prepareCopy(
     await cleanup();
     throw err;
   }
+}
+
+/** A COPY of something a layer cannot hold (a FIFO, a socket, a device): an error naming it. */
+function unsupported(loc: SourceRange, source: string | undefined, rel: string, st: BigIntStats): UserError {
+  const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a file';
+  const what = source === undefined || source === '.' ? rel : rel ? `${source}/${rel}` : source;
+  return new UserError(`${loc.file}:${loc.startLine}: COPY source ${JSON.stringify(what)} is ${kind}; COPY copies files, directories and symlinks only`);
 }
 
 function normaliseDest(word: string, loc: SourceRange): string {

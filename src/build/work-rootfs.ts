@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
+import { resolveInRoot } from '../confined-path.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import type { Descriptor } from '../image/types.js';
 import { decompressor } from '../rootfs/compression.js';
@@ -41,7 +42,7 @@ export class WorkRootfs {
   /** True when `rel` is a directory in the rootfs so far, without unpacking it. */
   async isDir(rel: string): Promise<boolean> {
     if (rel === '') return true;
-    if (this.made) return (await lstat(path.join(this.dir, rel)).catch(() => undefined))?.isDirectory() ?? false;
+    if (this.made) return (await lstat(await resolveInRoot(this.dir, rel, { followLast: false })).catch(() => undefined))?.isDirectory() ?? false;
     let found = false;
     for (const layer of this.layers()) {
       const kind = await lastKindInLayer(await this.store.openBlob(layer.digest), layer.mediaType, rel);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { resolveInRoot } from '../confined-path.js';
 import { UserError, withContext } from '../errors.js';
 import { buildManifest, manifestDigest, type TreeManifest } from '../host/manifest.js';
 import { loadPluginDir, mergePlugins } from '../plugin/load.js';
@@ -74,7 +74,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
         user: h.ssh?.user ?? req.ssh.user ?? 'root',
       })),
     });
-    const plugins = mergePlugins(await loadPluginDir(join(req.rootfsDir, 'plugins')), req.plugins ?? []);
+    const plugins = mergePlugins(await loadPluginDir(await resolveInRoot(req.rootfsDir, 'plugins')), req.plugins ?? []);
     const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, hosts, master0, registry) };
     const ctx: Ctx = { req, reporter, state, ran: [], skipped: [], rootfs, manifest, plugins, env, hosts, counter };
     const existed = state.hadBefore('init-master0');

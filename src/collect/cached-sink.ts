@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { link, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -52,8 +52,8 @@ export class CachedTreeSink implements ImageSink {
    * Lets a copy read what it needs to look at (an image config) without asking the registry.
    */
   async openLocal(digest: Digest): Promise<Readable | undefined> {
-    for (const file of [blobDataPath(this.tree.registryDir, digest), this.cachePath(digest)]) {
-      if ((await stat(file).catch(() => undefined))?.isFile()) return createReadStream(file);
+    for (const file of [await this.tree.at(blobDataPath(this.tree.registryDir, digest)), this.cachePath(digest)]) {
+      if ((await lstat(file).catch(() => undefined))?.isFile()) return createReadStream(file);
     }
     return undefined;
   }
@@ -70,7 +70,7 @@ export class CachedTreeSink implements ImageSink {
     const src = this.cachePath(digest);
     const st = await stat(src).catch(() => undefined);
     if (!st) return false;
-    const dest = blobDataPath(this.tree.registryDir, digest);
+    const dest = await this.tree.at(blobDataPath(this.tree.registryDir, digest));
     await mkdir(dirname(dest), { recursive: true });
     try {
       await link(src, dest);

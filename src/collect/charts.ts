@@ -1,6 +1,9 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isNotFound } from './files.js';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { resolveInRoot } from '../confined-path.js';
+import { copyChartConfined } from './chart-copy.js';
+import { isFileInRoot, isNotFound } from './files.js';
 import { findHelm, type HelmLocateOptions, HelmNotFoundError, helmTemplate } from './helm.js';
 import { detectInYaml } from './manifests.js';
 import type { DetectionResult, DetectionWarning, ImageHit } from './types.js';
@@ -24,6 +27,8 @@ export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
  * Finds the charts under `rootfs/charts`: every directory with a `Chart.yaml` (not descended
  * into: its own `charts/` holds subcharts that helm renders with it) and every `.tgz` outside a
  * chart. A chart `X` (`X/` or `X.tgz`) takes `X.values.yaml` beside it as an override.
+ * Symlinks are resolved inside the rootfs; a symlinked directory may be a chart but is not
+ * searched for more.
  */
 export async function findCharts(rootfs: string): Promise<ChartRef[]> {
   const out: ChartRef[] = [];
@@ -34,18 +39,19 @@ export async function findCharts(rootfs: string): Promise<ChartRef[]> {
 async function walk(rootfs: string, rel: string, out: ChartRef[]): Promise<void> {
   let names: string[];
   try {
-    names = (await readdir(join(rootfs, rel))).sort();
+    names = (await readdir(await resolveInRoot(rootfs, rel))).sort();
   } catch (err) {
     if (isNotFound(err)) return;
     throw err;
   }
   for (const name of names) {
     const path = `${rel}/${name}`;
-    const st = await stat(join(rootfs, path)).catch(() => undefined);
+    const own = await lstat(await resolveInRoot(rootfs, path, { followLast: false })).catch(() => undefined);
+    const st = own?.isSymbolicLink() ? await lstat(await resolveInRoot(rootfs, path)).catch(() => undefined) : own;
     if (st === undefined) continue;
     if (st.isDirectory()) {
-      if (await exists(join(rootfs, path, 'Chart.yaml'))) out.push(await withValues(rootfs, rel, name, path));
-      else await walk(rootfs, path, out);
+      if (await isFileInRoot(rootfs, `${path}/Chart.yaml`)) out.push(await withValues(rootfs, rel, name, path));
+      else if (!own?.isSymbolicLink()) await walk(rootfs, path, out);
     } else if (st.isFile() && name.endsWith('.tgz')) {
       out.push(await withValues(rootfs, rel, name.slice(0, -'.tgz'.length), path));
     }
@@ -54,15 +60,7 @@ async function walk(rootfs: string, rel: string, out: ChartRef[]): Promise<void>
 
 async function withValues(rootfs: string, dir: string, base: string, path: string): Promise<ChartRef> {
   const values = `${dir}/${base}.values.yaml`;
-  return (await exists(join(rootfs, values))) ? { path, values } : { path };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+  return (await isFileInRoot(rootfs, values)) ? { path, values } : { path };
 }
 
 /**
@@ -78,12 +76,7 @@ export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promi
   const found = await findHelm(opts);
   if (found.helm === undefined) throw new HelmNotFoundError(found.looked, charts.map((c) => c.path));
   for (const chart of charts) {
-    const text = await helmTemplate(found.helm, join(rootfs, chart.path), {
-      label: chart.path,
-      ...(chart.values !== undefined ? { valuesFile: join(rootfs, chart.values) } : {}),
-      ...(opts.kubeVersion !== undefined ? { kubeVersion: opts.kubeVersion } : {}),
-      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-    });
+    const text = await renderConfined(found.helm, rootfs, chart, opts);
     const r = detectInYaml(text, chart.path, {
       rendered: true,
       ...(opts.envHeuristic !== undefined ? { envHeuristic: opts.envHeuristic } : {}),
@@ -92,4 +85,27 @@ export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promi
     warnings.push(...r.warnings);
   }
   return { hits, warnings };
+}
+
+/**
+ * Renders one chart so that helm reads nothing outside the rootfs: a chart directory is copied
+ * with its symlinks resolved inside the rootfs (helm follows symlinks in a chart directory); a
+ * `.tgz` and the values file are passed as their in-rootfs paths.
+ */
+async function renderConfined(helm: string, rootfs: string, chart: ChartRef, opts: ChartOptions): Promise<string> {
+  const resolved = await resolveInRoot(rootfs, chart.path);
+  const isDir = (await lstat(resolved)).isDirectory();
+  const scratch = isDir ? await mkdtemp(join(tmpdir(), 'sealer-chart-')) : undefined;
+  try {
+    const chartPath = scratch !== undefined ? join(scratch, basename(chart.path)) : resolved;
+    if (scratch !== undefined) await copyChartConfined(rootfs, chart.path, chartPath);
+    return await helmTemplate(helm, chartPath, {
+      label: chart.path,
+      ...(chart.values !== undefined ? { valuesFile: await resolveInRoot(rootfs, chart.values) } : {}),
+      ...(opts.kubeVersion !== undefined ? { kubeVersion: opts.kubeVersion } : {}),
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    });
+  } finally {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }
 }

@@ -1,12 +1,14 @@
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { resolveInRoot } from '../confined-path.js';
 import { withContext } from '../errors.js';
 
 /**
  * Lists the regular files under `root/sub` (recursively, symlinked files included, symlinked
- * directories not followed), as `/`-separated paths relative to `root`, sorted by code point so
- * every run sees the same order. A missing `sub` yields an empty list.
+ * directories not descended into), as `/`-separated paths relative to `root`, sorted by code
+ * point so every run sees the same order. A missing `sub` yields an empty list. `sub` and every
+ * symlink are resolved inside `root` (as in a chroot): a link to `/etc/passwd` means the rootfs's
+ * own `etc/passwd`, never the build host's.
  */
 export async function listFiles(
   root: string,
@@ -26,7 +28,7 @@ async function walk(
 ): Promise<void> {
   let entries: Dirent[];
   try {
-    entries = await readdir(join(root, rel), { withFileTypes: true });
+    entries = await readdir(await resolveInRoot(root, rel), { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err)) return;
     throw err;
@@ -34,15 +36,16 @@ async function walk(
   for (const e of entries) {
     const path = `${rel}/${e.name}`;
     if (e.isDirectory()) await walk(root, path, accept, out);
-    else if ((e.isFile() || (e.isSymbolicLink() && (await isFileTarget(join(root, path))))) && accept(path)) {
+    else if ((e.isFile() || (e.isSymbolicLink() && (await isFileInRoot(root, path)))) && accept(path)) {
       out.push(path);
     }
   }
 }
 
-async function isFileTarget(path: string): Promise<boolean> {
+/** True when `rel` resolves, inside `root`, to a regular file. */
+export async function isFileInRoot(root: string, rel: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await lstat(await resolveInRoot(root, rel))).isFile();
   } catch {
     return false;
   }
@@ -59,10 +62,10 @@ export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Reads a rootfs-relative text file; a failure names the file. */
+/** Reads a rootfs-relative text file, symlinks resolved inside the rootfs; a failure names the file. */
 export async function readRootfsText(rootfs: string, file: string): Promise<string> {
   try {
-    return await readFile(join(rootfs, file), 'utf8');
+    return await readFile(await resolveInRoot(rootfs, file), 'utf8');
   } catch (err) {
     throw withContext(`reading ${file}`, err);
   }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import { type ChartOptions, scanCharts } from './charts.js';
@@ -39,7 +39,7 @@ export interface DetectOptions extends ChartOptions {
   readonly images?: readonly string[];
   /** Patterns of references to leave out (`--ignore-image`), as in `.sealignore`. */
   readonly ignore?: readonly string[];
-  /** Ignore files to read; default `[<rootfs>/.sealignore]`. Missing files are fine. */
+  /** Ignore files to read; default `[<rootfs>/.sealignore]` (resolved inside the rootfs). Missing files are fine. */
   readonly ignoreFiles?: readonly string[];
 }
 
@@ -81,7 +81,7 @@ export async function detectImages(rootfs: string, opts: DetectOptions = {}): Pr
     return { reference, source: '--image' };
   });
   const patterns = [...(opts.ignore ?? [])];
-  for (const file of opts.ignoreFiles ?? [join(rootfs, '.sealignore')]) patterns.push(...(await readIgnoreFile(file)));
+  for (const file of opts.ignoreFiles ?? [await resolveInRoot(rootfs, '.sealignore')]) patterns.push(...(await readIgnoreFile(file)));
   const ignored = imageIgnoreMatcher(patterns);
   const keep = new Map<string, Set<string>>();
   const drop = new Map<string, Set<string>>();

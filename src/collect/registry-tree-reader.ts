@@ -1,5 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { refuseSymlinks } from '../confined-path.js';
+import { UserError } from '../errors.js';
 import { type Digest, isDigest } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
 import { byCodePoint } from './files.js';
@@ -36,15 +38,17 @@ export interface TreeImage {
 
 /**
  * Lists every tagged image of the registry tree under `registryDir` (e.g. a base image's
- * `rootfs/registry`), sorted by repository and tag. A missing tree is an empty list.
+ * `rootfs/registry`), sorted by repository and tag. A missing tree is an empty list. A symlink
+ * anywhere in the tree is refused (PathEscapeError): a registry tree never holds one.
  */
 export async function listTreeImages(registryDir: string): Promise<TreeImage[]> {
-  const repos = await findRepositories(join(registryDir, TREE_V2, 'repositories'), []);
+  const repos = await findRepositories(registryDir, await refuseSymlinks(registryDir, join(registryDir, TREE_V2, 'repositories')), []);
   const out: TreeImage[] = [];
   for (const repository of repos.sort(byCodePoint)) {
-    const tags = await readdir(join(repoDir(registryDir, repository), '_manifests', 'tags')).catch(() => []);
+    const tagsDir = await refuseSymlinks(registryDir, join(repoDir(registryDir, repository), '_manifests', 'tags'));
+    const tags = await readdir(tagsDir).catch(() => []);
     for (const tag of tags.sort(byCodePoint)) {
-      const link = await readLink(tagCurrentPath(registryDir, repository, tag));
+      const link = await readLink(registryDir, tagCurrentPath(registryDir, repository, tag));
       if (link === undefined || !isDigest(link)) continue;
       const absent: Descriptor[] = [];
       const complete = await isComplete(registryDir, repository, link, 0, absent);
@@ -54,7 +58,7 @@ export async function listTreeImages(registryDir: string): Promise<TreeImage[]> 
   return out;
 }
 
-async function findRepositories(dir: string, prefix: string[]): Promise<string[]> {
+async function findRepositories(registryDir: string, dir: string, prefix: string[]): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -66,9 +70,9 @@ async function findRepositories(dir: string, prefix: string[]): Promise<string[]
   for (const name of names) {
     if (name.startsWith('_')) continue;
     const sub = join(dir, name);
-    if ((await stat(sub).catch(() => undefined))?.isDirectory()) {
-      out.push(...(await findRepositories(sub, [...prefix, name])));
-    }
+    const st = await lstat(sub).catch(() => undefined);
+    if (st?.isSymbolicLink()) await refuseSymlinks(registryDir, sub);
+    if (st?.isDirectory()) out.push(...(await findRepositories(registryDir, sub, [...prefix, name])));
   }
   return out;
 }
@@ -86,11 +90,12 @@ export async function isComplete(
   depth: number,
   absent: Descriptor[] = [],
 ): Promise<boolean> {
-  if (depth > 4 || (await readLink(revisionLinkPath(registryDir, repository, digest))) !== digest) return false;
+  if (depth > 4 || (await readLink(registryDir, revisionLinkPath(registryDir, repository, digest))) !== digest) return false;
   let bytes: Buffer;
   try {
-    bytes = await readFile(blobDataPath(registryDir, digest));
-  } catch {
+    bytes = await readFile(await refuseSymlinks(registryDir, blobDataPath(registryDir, digest)));
+  } catch (err) {
+    if (err instanceof UserError) throw err;
     return false;
   }
   let refs: ReturnType<typeof manifestRefs>;
@@ -101,12 +106,13 @@ export async function isComplete(
   }
   for (const b of refs.blobs) {
     if (b.urls !== undefined && b.urls.length > 0) continue;
-    if ((await readLink(layerLinkPath(registryDir, repository, b.digest))) !== b.digest) return false;
-    if (!(await stat(blobDataPath(registryDir, b.digest)).catch(() => undefined))?.isFile()) return false;
+    if ((await readLink(registryDir, layerLinkPath(registryDir, repository, b.digest))) !== b.digest) return false;
+    const data = await refuseSymlinks(registryDir, blobDataPath(registryDir, b.digest));
+    if (!(await lstat(data).catch(() => undefined))?.isFile()) return false;
   }
   let linked = 0;
   for (const child of refs.children) {
-    if ((await readLink(revisionLinkPath(registryDir, repository, child.digest))) === undefined) {
+    if ((await readLink(registryDir, revisionLinkPath(registryDir, repository, child.digest))) === undefined) {
       absent.push(child);
       continue;
     }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
+import { refuseSymlinks } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
 import { type Digest, DigestingStream, digestOf } from '../image/digest.js';
@@ -40,6 +41,9 @@ export class DanglingReferenceError extends UserError {
  *   be absent. An index is stored as published even when some children are absent (platforms
  *   not collected): the children present in full are linked, the others not; an index with no
  *   child present is refused.
+ * - The tree may come from a base image, and its legitimate form never holds symlinks: every
+ *   path is checked before it is read or written, and a symlink anywhere on it (`registry`
+ *   itself included) is refused with a PathEscapeError, so nothing is ever followed out.
  */
 export class RegistryTreeSink implements ImageSink {
   private readonly inflight = new Map<Digest, Promise<void>>();
@@ -49,13 +53,15 @@ export class RegistryTreeSink implements ImageSink {
     this.tmpDir = join(registryDir, '.incoming');
   }
 
-  /** True when the blob's data file exists. */
+  /** True when the blob's data file exists (a regular file, reached through no symlink). */
   async hasBlob(digest: Digest): Promise<boolean> {
-    try {
-      return (await stat(blobDataPath(this.registryDir, digest))).isFile();
-    } catch {
-      return false;
-    }
+    const file = await this.at(blobDataPath(this.registryDir, digest));
+    return (await lstat(file).catch(() => undefined))?.isFile() ?? false;
+  }
+
+  /** `path` (under the tree) after checking that no component of it is a symlink. */
+  at(path: string): Promise<string> {
+    return refuseSymlinks(this.registryDir, path);
   }
 
   /** Streams a blob in, verified against `expected`; a blob already present is not rewritten. */
@@ -77,7 +83,7 @@ export class RegistryTreeSink implements ImageSink {
   }
 
   private async writeBlob(expected: Descriptor, data: Readable): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(await this.at(this.tmpDir), { recursive: true });
     const tmp = join(this.tmpDir, `${expected.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
     const check = new DigestingStream(expected.size);
     try {
@@ -86,7 +92,7 @@ export class RegistryTreeSink implements ImageSink {
       if (got !== expected.digest || check.size() !== expected.size) {
         throw new DigestMismatchError(expected.digest, got, expected.size, check.size(), 'registry tree');
       }
-      const dest = blobDataPath(this.registryDir, expected.digest);
+      const dest = await this.at(blobDataPath(this.registryDir, expected.digest));
       await mkdir(dirname(dest), { recursive: true });
       await rename(tmp, dest);
     } catch (err) {
@@ -118,19 +124,19 @@ export class RegistryTreeSink implements ImageSink {
     const links = { layers: new Set<Digest>(), revisions: [] as Digest[] };
     await this.collectLinks(repo, desc.digest, bytes, desc.mediaType, links, 0);
     if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
-    for (const d of links.layers) await writeLink(layerLinkPath(this.registryDir, repo, d), d);
+    for (const d of links.layers) await writeLink(await this.at(layerLinkPath(this.registryDir, repo, d)), d);
     // Children before their index, so a manifest is never visible before what it names.
-    for (const d of links.revisions) await writeLink(revisionLinkPath(this.registryDir, repo, d), d);
+    for (const d of links.revisions) await writeLink(await this.at(revisionLinkPath(this.registryDir, repo, d)), d);
     if (name.tag !== undefined) {
-      await writeLink(tagIndexPath(this.registryDir, repo, name.tag, desc.digest), desc.digest);
-      await writeLink(tagCurrentPath(this.registryDir, repo, name.tag), desc.digest);
+      await writeLink(await this.at(tagIndexPath(this.registryDir, repo, name.tag, desc.digest)), desc.digest);
+      await writeLink(await this.at(tagCurrentPath(this.registryDir, repo, name.tag)), desc.digest);
     }
   }
 
   /** True when `repository` (any spelling {@link treeRepository} accepts) holds the manifest. */
   async hasManifest(repository: string, digest: Digest): Promise<boolean> {
     const path = revisionLinkPath(this.registryDir, treeRepository(repository), digest);
-    return (await readLink(path)) === digest && (await this.hasBlob(digest));
+    return (await readLink(this.registryDir, path)) === digest && (await this.hasBlob(digest));
   }
 
   /** Removes the temp folder if nothing is in flight (call when all puts are done). */
@@ -168,8 +174,9 @@ export class RegistryTreeSink implements ImageSink {
     for (const child of refs.children) {
       let childBytes: Buffer;
       try {
-        childBytes = await readFile(blobDataPath(this.registryDir, child.digest));
-      } catch {
+        childBytes = await readFile(await this.at(blobDataPath(this.registryDir, child.digest)));
+      } catch (err) {
+        if (err instanceof UserError) throw err;
         firstGap ??= new DanglingReferenceError(`${repo}@${digest} names manifest ${child.digest}, which is not in the registry tree`);
         continue;
       }
@@ -190,19 +197,23 @@ export class RegistryTreeSink implements ImageSink {
   }
 }
 
-/** Writes `sha256:<hex>` (no newline) atomically, unless the link already says so. */
+/** Writes `sha256:<hex>` (no newline) atomically, unless the link already says so; `path` is checked. */
 async function writeLink(path: string, digest: Digest): Promise<void> {
-  if ((await readLink(path)) === digest) return;
+  if ((await readFile(path, 'utf8').catch(() => undefined))?.trim() === digest) return;
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   await writeFile(tmp, digest);
   await rename(tmp, path);
 }
 
-/** The content of a link file, or undefined. */
-export async function readLink(path: string): Promise<string | undefined> {
+/**
+ * The content of a link file of the tree at `registryDir`, or undefined when it is missing.
+ * A symlink on the way is refused (PathEscapeError), not followed.
+ */
+export async function readLink(registryDir: string, path: string): Promise<string | undefined> {
+  const file = await refuseSymlinks(registryDir, path);
   try {
-    return (await readFile(path, 'utf8')).trim();
+    return (await readFile(file, 'utf8')).trim();
   } catch {
     return undefined;
   }

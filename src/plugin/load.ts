@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { PHASES, type Phase, type Plugin } from './types.js';
 
@@ -53,7 +53,10 @@ function toPlugin(obj: { metadata?: { name?: unknown }; spec?: Record<string, un
   };
 }
 
-/** Reads every `*.yaml`/`*.yml` in a rootfs's `plugins/` folder (none when it is absent), in name order. */
+/**
+ * Reads every `*.yaml`/`*.yml` in a rootfs's `plugins/` folder (none when it is absent), in name
+ * order. Pass the folder resolved inside the rootfs (`resolveInRoot(rootfs, 'plugins')`).
+ */
 export async function loadPluginDir(dir: string): Promise<Plugin[]> {
   let names: string[];
   try {
@@ -63,7 +66,8 @@ export async function loadPluginDir(dir: string): Promise<Plugin[]> {
     throw err;
   }
   const out: Plugin[] = [];
-  for (const n of names) out.push(...parsePlugins(await readFile(join(dir, n), 'utf8'), `plugins/${n}`));
+  // A symlinked plugin file resolves inside `dir`, never to a file of the build host.
+  for (const n of names) out.push(...parsePlugins(await readFile(await resolveInRoot(dir, n), 'utf8'), `plugins/${n}`));
   return out;
 }
 

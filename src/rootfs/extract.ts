@@ -7,7 +7,8 @@ import { extract, type Header } from 'tar-stream';
 import { decompressor } from './compression.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry.js';
 import { topOf } from './layer-tops.js';
-import { layerPathParts, PathEscapeError, secureParent } from './secure-join.js';
+import { PathEscapeError, resolveInRoot } from '../confined-path.js';
+import { layerPathParts } from './secure-join.js';
 
 /** Options of {@link applyLayer}. */
 export interface ApplyOptions {
@@ -21,8 +22,10 @@ export interface ApplyOptions {
 /**
  * Applies one layer blob onto `root` as an OCI runtime would: entries are written, whiteouts
  * delete what lower layers put there, opaque markers empty a directory of lower content.
- * Paths that are absolute, climb with `..`, or reach through symlinks out of `root` never
- * write outside it. Devices and FIFOs are skipped (a rootfs has no use for them).
+ * Paths that are absolute or climb with `..` are refused; symlinks on the way are resolved
+ * inside `root` (as in a chroot), so nothing is written outside it. Whiteouts naming nothing,
+ * `.` or `..` and hard links to anything outside `root` are refused ({@link PathEscapeError}).
+ * Devices and FIFOs are skipped (a rootfs has no use for them).
  */
 export async function applyLayer(root: string, blob: Readable, mediaType: string, opts: ApplyOptions = {}): Promise<{ tops: Set<string> }> {
   const ex = extract();
@@ -59,15 +62,15 @@ async function applyEntry(
     body.resume();
     return;
   }
-  if (verdict === 'placeholder' && (h.type === 'file' || h.type === 'contiguous-file')) {
-    body.resume();
-    const parent = await secureParent(root, parts);
-    await mkdir(parent, { recursive: true });
-    await writeFile(path.join(parent, parts[parts.length - 1]!), '');
-    return;
-  }
   const base = parts[parts.length - 1]!;
-  const parent = await secureParent(root, parts);
+  const victim = base.slice(WHITEOUT_PREFIX.length);
+  // `.wh.`, `.wh..` and `.wh...` would delete the directory itself or its parent.
+  if (base !== OPAQUE_MARKER && base.startsWith(WHITEOUT_PREFIX) && (victim === '' || victim === '.' || victim === '..')) {
+    body.resume();
+    throw new PathEscapeError(`layer entry ${JSON.stringify(h.name)} is a whiteout of ${JSON.stringify(victim)}, which names no file in its directory`);
+  }
+  // Every parent resolved inside the root; the last part is created or replaced, never followed.
+  const parent = await resolveInRoot(root, parts.slice(0, -1));
   await mkdir(parent, { recursive: true });
   const relParent = parts.slice(0, -1).join('/');
   if (base === OPAQUE_MARKER) {
@@ -80,11 +83,12 @@ async function applyEntry(
   }
   if (base.startsWith(WHITEOUT_PREFIX)) {
     body.resume();
-    await rm(path.join(parent, base.slice(WHITEOUT_PREFIX.length)), { recursive: true, force: true });
+    await rm(path.join(parent, victim), { recursive: true, force: true });
     return;
   }
   const target = path.join(parent, base);
   createdHere.add(parts.join('/'));
+  const placeholder = verdict === 'placeholder' && (h.type === 'file' || h.type === 'contiguous-file');
   const mode = (h.mode ?? 0o644) & 0o7777;
   const mtime = h.mtime ?? new Date(0);
   const existing = await lstat(target).catch(() => undefined);
@@ -100,6 +104,11 @@ async function applyEntry(
       return;
     case 'file':
     case 'contiguous-file':
+      if (placeholder) {
+        body.resume();
+        await writeFile(target, '', { mode });
+        return;
+      }
       await pipeline(body, createWriteStream(target, { mode }));
       await chmod(target, mode);
       await utimes(target, mtime, mtime);
@@ -110,9 +119,17 @@ async function applyEntry(
       return;
     case 'link': {
       body.resume();
-      const linkParts = layerPathParts(h.linkname ?? '');
-      const source = path.join(await secureParent(root, linkParts), linkParts[linkParts.length - 1] ?? '');
-      if (!source.startsWith(root + path.sep)) throw new PathEscapeError(`hard link ${h.name} points outside the rootfs`);
+      let linkParts: string[] = [];
+      try {
+        linkParts = layerPathParts(h.linkname ?? '');
+      } catch {
+        // absolute or climbing with `..`: refused below like any target not in the rootfs
+      }
+      // The link's own last component is not followed: link(2) links a symlink itself.
+      const source = await resolveInRoot(root, linkParts, { followLast: false });
+      if (linkParts.length === 0 || !(await lstat(source).catch(() => undefined))) {
+        throw new PathEscapeError(`layer entry ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname ?? '')}, which is not in the rootfs`);
+      }
       await link(source, target);
       return;
     }

@@ -2,6 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstatSync, readdirSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
+import { PathEscapeError } from '../confined-path.js';
 import type { LayerEntry } from './entry.js';
 
 /** A path found under a root, with its lstat. */
@@ -12,8 +13,12 @@ export interface WalkedEntry {
   readonly stats: BigIntStats;
 }
 
-/** Lists everything under `root` (not `root` itself), depth first, sorted, never following links. */
+/**
+ * Lists everything under `root` (not `root` itself), depth first, sorted, never following links
+ * (`root` itself being a symlink is refused: callers pass a path already resolved or checked).
+ */
 export async function walk(root: string): Promise<WalkedEntry[]> {
+  if (lstatSync(root).isSymbolicLink()) throw new PathEscapeError(`${root} is a symlink; refusing to walk through it`);
   const out: WalkedEntry[] = [];
   // Synchronous on purpose: tens of thousands of lstat calls through promises cost several times
   // the syscalls themselves (allocation, the pool round trip, GC); a walk is one tight loop.

@@ -11,6 +11,8 @@ import { ParallelGzip } from '../../../src/rootfs/compression.js';
 import type { LayerEntry } from '../../../src/rootfs/entry.js';
 import { applyLayer } from '../../../src/rootfs/extract.js';
 import { writeTar } from '../../../src/rootfs/tar-writer.js';
+import { PathEscapeError } from '../../../src/confined-path.js';
+import { fingerprint, writeCanary } from '../../support/canary-tree.js';
 import { tempDir } from '../../support/fs-tree.js';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
@@ -66,7 +68,7 @@ test('a symlink in the layer cannot carry later writes out of the root', async (
 
 test('a hard link to a path outside the root is refused', async (t) => {
   const root = await tempDir(t);
-  await assert.rejects(applyLayer(root, Readable.from(await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }])), GZ), /climbs out/);
+  await assert.rejects(applyLayer(root, Readable.from(await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }])), GZ), /is a hard link to "\.\.\/\.\.\/etc\/passwd", which is not in the rootfs/);
 });
 
 test('whiteouts delete lower files, opaque markers empty a directory but keep this layer\'s files', async (t) => {
@@ -132,4 +134,78 @@ test('parallel gzip output is one valid gzip stream that round-trips', async () 
   gz2.on('data', (c: Buffer) => empty.push(c));
   await pipeline(Readable.from([]), gz2);
   assert.equal(gunzipSync(Buffer.concat(empty)).length, 0);
+});
+
+test('whiteouts of "", "." or ".." are refused and delete nothing', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'tmp', 'unpack');
+  await mkdir(path.join(root, 'a'), { recursive: true });
+  await writeFile(path.join(base, 'tmp', 'sibling'), 'a concurrent build');
+  await writeFile(path.join(root, 'a', 'keep'), 'k');
+  for (const name of ['.wh...', '.wh.', '.wh..', 'a/.wh...', 'a/.wh.']) {
+    await assert.rejects(applyLayer(root, Readable.from(await tarOf([{ name }])), GZ), (err: unknown) => {
+      assert.ok(err instanceof PathEscapeError, String(err));
+      assert.match(err.message, /is a whiteout of "\.{0,2}", which names no file in its directory/);
+      return true;
+    }, name);
+  }
+  assert.equal(readFileSync(path.join(base, 'tmp', 'sibling'), 'utf8'), 'a concurrent build');
+  assert.deepEqual(await readdir(path.join(root, 'a')), ['keep']);
+});
+
+test('a whiteout reached through a symlinked directory deletes inside the root only', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'root');
+  const canary = path.join(base, 'canary');
+  await mkdir(root);
+  await writeCanary(canary);
+  const before = fingerprint(canary);
+  await symlink(canary, path.join(root, 'out'));
+  await applyLayer(root, Readable.from(await tarOf([{ name: 'out/.wh.secret.txt' }, { name: 'out/.wh..wh..opq' }])), GZ);
+  assert.deepEqual(fingerprint(canary), before);
+});
+
+test('hard links that leave the root, or name nothing in it, are refused', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'root');
+  const canary = path.join(base, 'canary');
+  await mkdir(root);
+  await writeCanary(canary);
+  const before = fingerprint(canary);
+  const cases = [
+    [{ name: 'h', type: 'link' as const, linkname: '../canary/secret.txt' }],
+    [{ name: 'h', type: 'link' as const, linkname: `${canary}/secret.txt` }],
+    [{ name: 'h', type: 'link' as const, linkname: '' }],
+    [
+      { name: 'out', type: 'symlink' as const, linkname: canary },
+      { name: 'h', type: 'link' as const, linkname: 'out/secret.txt' },
+    ],
+    [
+      { name: 'up', type: 'symlink' as const, linkname: '../canary' },
+      { name: 'h', type: 'link' as const, linkname: 'up/secret.txt' },
+    ],
+  ];
+  for (const entries of cases) {
+    await assert.rejects(applyLayer(root, Readable.from(await tarOf(entries)), GZ), PathEscapeError, JSON.stringify(entries));
+  }
+  assert.deepEqual(fingerprint(canary), before, 'no canary file may gain a link');
+  // A link to a path inside the root works, even through an in-root symlink.
+  await applyLayer(root, Readable.from(await tarOf([{ name: 'd/f', body: 'x' }, { name: 'e', type: 'symlink', linkname: '/d' }, { name: 'h2', type: 'link', linkname: 'e/f' }])), GZ);
+  assert.equal(readFileSync(path.join(root, 'h2'), 'utf8'), 'x');
+});
+
+test('a placeholder never writes through a symlink planted where it goes', async (t) => {
+  const base = await tempDir(t);
+  const root = path.join(base, 'root');
+  const canary = path.join(base, 'canary');
+  await mkdir(root);
+  await writeCanary(canary);
+  const before = fingerprint(canary);
+  const layer = await tarOf([
+    { name: 'registry/data', type: 'symlink', linkname: path.join(canary, 'secret.txt') },
+    { name: 'registry/data', body: 'big' },
+  ]);
+  await applyLayer(root, Readable.from(layer), GZ, { filter: (p) => (p === 'registry/data' ? 'placeholder' : 'write') });
+  assert.deepEqual(fingerprint(canary), before);
+  assert.equal(readFileSync(path.join(root, 'registry/data'), 'utf8'), '');
 });
