@@ -78,6 +78,7 @@ export async function startLyingRegistry(opts: LyingRegistryOptions): Promise<Ly
       return;
     }
     res.writeHead(200, { 'content-type': type });
+    res.flushHeaders(); // the headers now, the body a byte at a time
     let i = 0;
     const timer = setInterval(() => {
       if (res.destroyed) return clearInterval(timer);
