@@ -196,7 +196,8 @@ export class Transport {
         connections: this.options.maxRequestsPerRegistry ?? 6,
         keepAliveTimeout: 30_000,
         headersTimeout: timeout + 1000,
-        bodyTimeout: Math.max(timeout, this.lowSpeed.windowMs) + 1000,
+        // The low-speed guard trips within 1¼ windows of a stall; this must come after it.
+        bodyTimeout: Math.max(timeout, this.lowSpeed.windowMs * 1.5) + 1000,
         // undici finishes a connection attempt even after its request was aborted: this bounds it.
         connectTimeout: Math.min(timeout, 15_000),
         connect: ep.tls.secureContext ? { secureContext: ep.tls.secureContext } : {},
