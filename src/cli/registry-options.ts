@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
+import { UsageError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import { hostEnv } from './context.js';
 import { collect } from './options.js';
@@ -12,6 +13,9 @@ export interface RegistryFlags {
   retry?: string;
   retryDelay?: string;
   maxConcurrentRequests?: string;
+  registryTimeout?: string;
+  lowSpeedLimit?: string;
+  lowSpeedTime?: string;
 }
 
 /** Adds the registry flags to a command. */
@@ -22,7 +26,10 @@ export function addRegistryFlags(cmd: Command): Command {
     .option('--cert-dir <dir>', 'certs.d-style directory of registry CAs (<dir>/<host:port>/ca.crt)')
     .option('--retry <n>', 'retries on 5xx, 429 and dropped connections', '3')
     .option('--retry-delay <ms>', 'first backoff delay in milliseconds (doubles each retry)', '200')
-    .option('--max-concurrent-requests <n>', 'requests in flight per registry', '6');
+    .option('--max-concurrent-requests <n>', 'requests in flight per registry', '6')
+    .option('--registry-timeout <duration>', 'limit for connecting, for an answer, and for reading a whole manifest or token (e.g. 30s, 2m)', '60s')
+    .option('--low-speed-limit <bytes>', 'a blob download slower than this many bytes/s over --low-speed-time fails (0: only a full stall)', '1024')
+    .option('--low-speed-time <duration>', 'the window of --low-speed-limit', '60s');
 }
 
 /** A registry client made on first use (so commands that never need one never load it). */
@@ -34,9 +41,10 @@ export interface LazyClient {
 /** A lazily made client configured from the flags; the caller closes it. */
 export function lazyRegistryClient(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): LazyClient {
   let made: Promise<RegistryClient> | undefined;
+  const opts = registryClientOptions(flags, reporter, signal); // bad flags fail now, not mid-build
   return {
     get: () => {
-      made ??= registryClient(flags, reporter, signal);
+      made ??= import('../registry/client.js').then(({ RegistryClient }) => new RegistryClient(opts));
       return made;
     },
     close: async () => {
@@ -47,17 +55,52 @@ export function lazyRegistryClient(flags: RegistryFlags, reporter: Reporter, sig
 
 /** A client configured from the flags; the caller closes it. */
 export async function registryClient(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): Promise<RegistryClient> {
+  const opts = registryClientOptions(flags, reporter, signal);
   const { RegistryClient } = await import('../registry/client.js');
-  const opts: RegistryClientOptions = {
+  return new RegistryClient(opts);
+}
+
+/** The client options the flags say; a malformed value is a UsageError. */
+export function registryClientOptions(flags: RegistryFlags, reporter: Reporter, signal?: AbortSignal): RegistryClientOptions {
+  return {
     ...(flags.authfile ? { authFile: flags.authfile } : {}),
     insecureRegistries: flags.insecureRegistry ?? [],
     ...(flags.certDir ? { certDir: flags.certDir } : {}),
     retries: Number(flags.retry ?? 3),
     retryDelayMs: Number(flags.retryDelay ?? 200),
     maxRequestsPerRegistry: Number(flags.maxConcurrentRequests ?? 6),
+    timeoutMs: parseDuration(flags.registryTimeout ?? '60s', '--registry-timeout'),
+    lowSpeedLimit: parseBytesPerSecond(flags.lowSpeedLimit ?? '1024', '--low-speed-limit'),
+    lowSpeedTimeMs: parseDuration(flags.lowSpeedTime ?? '60s', '--low-speed-time'),
     env: hostEnv(),
     reporter,
     ...(signal ? { signal } : {}),
   };
-  return new RegistryClient(opts);
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration the way skopeo's and containerd's flags take one (Go's `1m30s`, `500ms`,
+ * `1.5s`); a bare number means seconds. Must be more than zero.
+ */
+export function parseDuration(text: string, flag: string): number {
+  const t = text.trim();
+  let ms = 0;
+  if (/^\d+(\.\d+)?$/.test(t)) ms = Number(t) * 1000;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(t)) {
+    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+  } else {
+    throw new UsageError(`${flag} wants a duration such as 30s, 2m or 500ms, got ${JSON.stringify(text)}`);
+  }
+  if (!(ms >= 1)) throw new UsageError(`${flag} must be at least 1ms, got ${JSON.stringify(text)}`);
+  // Node's timers take at most 2^31-1 ms (about 24 days); more would silently become 1 ms.
+  if (ms > 2_147_483_647) throw new UsageError(`${flag} must be under 24 days, got ${JSON.stringify(text)}`);
+  return Math.round(ms);
+}
+
+/** Parses a whole number of bytes per second (0 allowed). */
+function parseBytesPerSecond(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} wants a whole number of bytes per second, got ${JSON.stringify(text)}`);
+  return Number(text.trim());
 }

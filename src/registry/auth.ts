@@ -1,6 +1,7 @@
 import { type Challenge, type Scope, mergeScopes, parseChallenges, pickChallenge } from './challenge.js';
 import type { Credential } from './docker-config.js';
-import { RegistryError, formatDiagnostics, parseDiagnostics } from './errors.js';
+import { type Endpoint, hostOf, isInsecure, isLoopback } from './endpoint.js';
+import { RegistryError, formatDiagnostics, parseDiagnostics, redactUrl } from './errors.js';
 import { type HttpRequest, type HttpResponse, type Transport, header, readText } from './transport.js';
 
 /** Finds the credential for a registry (docker config, a helper, or given by login). */
@@ -26,6 +27,8 @@ export class Authenticator {
   private readonly challenges = new Map<string, Challenge | null>();
   private readonly tokens = new Map<string, Promise<CachedToken>>();
   private readonly creds = new Map<string, Promise<Credential | undefined>>();
+  /** Registries whose token realm did not get our credentials, with the realm (for messages). */
+  private readonly withheld = new Map<string, URL>();
 
   constructor(
     private readonly transport: Transport,
@@ -59,6 +62,7 @@ export class Authenticator {
   forget(domain: string): void {
     this.challenges.delete(domain);
     this.creds.delete(domain);
+    this.withheld.delete(domain);
     for (const key of this.tokens.keys()) if (key.startsWith(`${domain}|`)) this.tokens.delete(key);
   }
 
@@ -119,12 +123,24 @@ export class Authenticator {
   ): Promise<CachedToken> {
     const realm = challenge.params.realm;
     if (!realm) throw new RegistryError(`registry ${domain} sent a Bearer challenge without a realm`, { kind: 'protocol', domain });
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError(`registry ${domain} named a token realm that is not a URL`, { kind: 'protocol', domain });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError(`registry ${domain} named a token realm that is not HTTP(S): ${redactUrl(url)}`, { kind: 'protocol', domain });
+    }
+    // Docker's rule: without it a registry could collect the password by naming its own realm.
+    const allowed = cred === undefined || credentialsAllowed(url, await this.transport.endpoint(domain), this.transport.insecureRegistries);
+    if (!allowed) this.withheld.set(domain, url);
     const service = challenge.params.service;
-    const req = tokenRequest(url, service, scopes, cred);
-    const res = await this.transport.send({ ...req, domain: url.host });
+    const req = tokenRequest(url, service, scopes, allowed ? cred : undefined);
+    const res = await this.transport.send({ ...req, domain: url.host, what: `a token for registry ${domain}` });
     const text = await readText(res, 1 << 20);
     if (res.statusCode === 401 || res.statusCode === 403) {
+      if (!allowed) throw withheldFailure(domain, url, res.statusCode);
       throw authFailure(domain, cred !== undefined, { method: req.method, url, status: res.statusCode, body: text });
     }
     if (res.statusCode !== 200) {
@@ -153,8 +169,34 @@ export class Authenticator {
   ): Promise<RegistryError> {
     const cred = await this.credential(req.domain).catch(() => undefined);
     const status = insufficientScope && cred !== undefined ? 403 : 401;
+    const realm = this.withheld.get(req.domain);
+    if (realm !== undefined) return withheldFailure(req.domain, realm, status);
     return authFailure(req.domain, cred !== undefined && hadAuth, { method: req.method, url, status, body });
   }
+}
+
+/**
+ * Whether credentials may go to a token realm (docker's rule): any host over HTTPS; over plain
+ * HTTP only a loopback host, a host named with --insecure-registry, or the registry's own host
+ * when the registry itself is reached over plain HTTP. Otherwise the token is asked for
+ * anonymously (as docker does): public images still pull, and a refusal says why.
+ */
+export function credentialsAllowed(realm: URL, registry: Pick<Endpoint, 'base' | 'secure'>, insecure: readonly string[]): boolean {
+  if (realm.protocol === 'https:') return true;
+  const host = realm.host;
+  if (isLoopback(host) || isInsecure(host, insecure)) return true;
+  return !registry.secure && hostOf(host) === hostOf(registry.base.host);
+}
+
+/** The error for a refusal after the credentials were withheld from a plain-HTTP realm. */
+function withheldFailure(domain: string, realm: URL, status: number): RegistryError {
+  const where = `${realm.protocol}//${realm.host}${realm.pathname}`;
+  return new RegistryError(
+    `registry ${domain} sends token requests to ${where}, another host over plain HTTP, so sealer did not send your ` +
+      `credentials there, and anonymous access was refused; the token service must use HTTPS (or name ${realm.host} ` +
+      'with --insecure-registry if you trust that network)',
+    { kind: 'unauthorized', domain, method: 'GET', url: realm, status },
+  );
 }
 
 /** The error for a refused credential, or for a missing one, with what to do about it. */

@@ -4,7 +4,8 @@ import type { Digest } from '../image/digest.js';
 import { DigestMismatchError } from '../image/blob-store.js';
 import type { Descriptor } from '../image/types.js';
 import type { AuthedRequest } from './auth.js';
-import { RegistryError, networkError } from './errors.js';
+import { LowSpeedGuard, type LowSpeedTrip } from './deadline.js';
+import { RegistryError, lowSpeedError, networkError } from './errors.js';
 import { expectStatus } from './status.js';
 import { type HttpResponse, type Transport, header } from './transport.js';
 
@@ -22,6 +23,9 @@ export interface BlobContext {
  * byte with `Range` (or re-reads and skips when the registry ignores Range), up to the
  * transport's retry count; bytes that do not hash to the digest, or overrun the size, fail
  * with DigestMismatchError. A consumer that commits only on 'end' never keeps unverified bytes.
+ * The headers must come within the transport's deadline, and the body must keep its low-speed
+ * rule (time the consumer holds a chunk does not count); a body that does not fails with a
+ * `timeout` RegistryError, not resumed: the limit is the user's patience.
  */
 export async function openVerifiedBlob(
   ctx: BlobContext,
@@ -39,6 +43,8 @@ export async function openVerifiedBlob(
       path: `/v2/${repo}/blobs/${desc.digest}`,
       headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
       scopes: [{ repository: repo, actions: ['pull'] }],
+      what,
+      deadline: 'headers',
     });
     await expectStatus(res, offset > 0 ? [200, 206] : [200], { domain, method: 'GET', what });
     if (res.statusCode === 206) {
@@ -63,8 +69,16 @@ export async function openVerifiedBlob(
     try {
       for (;;) {
         let failure: RegistryError | undefined;
+        const body = current.res.body;
+        let trip: LowSpeedTrip | undefined;
+        const guard = new LowSpeedGuard(ctx.transport.lowSpeed, (t) => {
+          trip = t;
+          body.destroy(new Error('blob body too slow'));
+        });
+        guard.start();
         try {
-          for await (const raw of current.res.body as AsyncIterable<Buffer>) {
+          for await (const raw of body as AsyncIterable<Buffer>) {
+            guard.add(raw.length);
             let chunk = raw;
             if (current.skip > 0) {
               const drop = Math.min(current.skip, chunk.length);
@@ -78,12 +92,17 @@ export async function openVerifiedBlob(
             hash.update(chunk);
             offset += chunk.length;
             onBytes?.(chunk.length);
+            guard.pause();
             yield chunk;
+            guard.resume();
           }
         } catch (err) {
           if (err instanceof DigestMismatchError) throw err;
+          if (trip !== undefined) throw lowSpeedError({ domain, method: 'GET', url: current.res.url, what }, trip);
           failure = networkError(err, domain, 'GET', current.res.url);
           if (!failure.temporary) throw failure;
+        } finally {
+          guard.stop();
         }
         if (offset >= desc.size && failure === undefined) break;
         // A drop mid-blob, or a body that ended early: ask for the rest.

@@ -106,6 +106,7 @@ async function uploadWhole(
     body: async () => counted(await open(), onBytes),
     scopes: [{ repository: repo, actions: ['pull', 'push'] }],
     retry: false,
+    deadline: 'none', // a big body takes long to send; undici's timers still bound the answer
   });
 }
 
@@ -119,7 +120,7 @@ async function uploadChunks(
   let offset = 0;
   for await (const chunk of rechunk(await open(), chunkSize)) {
     const res = await ctx.send({
-      domain, method: 'PATCH', path: url, scopes, retry: false, body: chunk,
+      domain, method: 'PATCH', path: url, scopes, retry: false, body: chunk, deadline: 'none',
       headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
     });
     await expectStatus(res, [202], subject);

@@ -77,7 +77,7 @@ export class RegistryClient {
 
   /** Checks that `domain` speaks the distribution API and learns its auth challenge. */
   async ping(domain: string): Promise<PingResult> {
-    const res = await this.transport.send({ domain, method: 'GET', path: '/v2/' });
+    const res = await this.transport.send({ domain, method: 'GET', path: '/v2/', what: 'its API root /v2/' });
     await res.body.dump().catch(() => {});
     if (res.statusCode === 200) {
       this.auth.learn(domain, undefined);
@@ -106,12 +106,13 @@ export class RegistryClient {
     );
     const length = Number(header(res, 'content-length') ?? '0');
     if (length > MAX_MANIFEST) {
-      await res.body.dump().catch(() => {});
+      res.body.destroy();
       throw new RegistryError(`manifest of ${what} is ${length} bytes, over the 4 MiB limit`, { kind: 'protocol', domain: ref.domain });
     }
+    // Stops reading one byte past the cap (an endless body costs 4 MiB, not forever).
     const bytes = await readBytes(res, MAX_MANIFEST + 1);
     if (bytes.length > MAX_MANIFEST) {
-      throw new RegistryError(`manifest of ${what} is over the 4 MiB limit`, { kind: 'protocol', domain: ref.domain });
+      throw new RegistryError(`manifest of ${what} is over the 4 MiB limit (registry ${ref.domain} sent more)`, { kind: 'protocol', domain: ref.domain });
     }
     return this.checkManifest(ref, res, bytes);
   }
@@ -196,13 +197,19 @@ export class RegistryClient {
     let path: string | URL = `/v2/${repo}/tags/list?n=1000`;
     for (let page = 0; page < 1000; page++) {
       const res = await expectStatus(
-        await this.send({ domain, method: 'GET', path, scopes: [{ repository: repo, actions: ['pull'] }] }),
+        await this.send({ domain, method: 'GET', path, scopes: [{ repository: repo, actions: ['pull'] }], what: `the tags of ${repo}` }),
         [200],
         { domain, method: 'GET', what: `repository ${repo}` },
       );
       const link = header(res, 'link');
-      const parsed = JSON.parse(await readText(res)) as { tags?: string[] | null };
-      tags.push(...(parsed.tags ?? []));
+      let parsed: { tags?: string[] | null };
+      try {
+        parsed = JSON.parse(await readText(res, MAX_MANIFEST)) as typeof parsed;
+      } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        throw new RegistryError(`registry ${domain} sent a tag list of ${repo} that is not JSON (or over 4 MiB)`, { kind: 'protocol', domain, url: res.url });
+      }
+      for (const t of parsed.tags ?? []) tags.push(t);
       const next = link?.match(/<([^>]+)>\s*;\s*rel="?next"?/)?.[1];
       if (next === undefined) break;
       path = new URL(next, res.url);
@@ -253,7 +260,10 @@ export class RegistryClient {
 
 function manifestRequest(ref: Reference, method: 'GET' | 'HEAD') {
   const target = ref.digest ?? ref.tag ?? 'latest';
-  return { domain: ref.domain, method, path: `/v2/${ref.repository}/manifests/${target}`, headers: { accept: MANIFEST_ACCEPT } };
+  return {
+    domain: ref.domain, method, path: `/v2/${ref.repository}/manifests/${target}`, headers: { accept: MANIFEST_ACCEPT },
+    what: `the manifest of image ${formatReference(ref)}`,
+  };
 }
 
 /** The media type a manifest names inside itself, or implies by its shape. */

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { type LowSpeedTrip, formatDuration } from './deadline.js';
 
 /** What went wrong, coarsely: the CLI and the retry loop decide on this, users read the message. */
 export type RegistryErrorKind =
@@ -8,7 +9,9 @@ export type RegistryErrorKind =
   | 'unreachable'
   | 'tls'
   | 'protocol'
-  | 'server';
+  | 'server'
+  /** A limit on time ran out (`--registry-timeout`, `--low-speed-limit`/`--low-speed-time`). */
+  | 'timeout';
 
 /** Fields of a {@link RegistryError}. */
 export interface RegistryErrorInit {
@@ -132,6 +135,9 @@ const CONNECT_CODES: Readonly<Record<string, string>> = {
   UND_ERR_CLOSED: 'connection closed',
 };
 
+/** undici's own timers (backstops behind our deadline): a timeout, not a dropped connection. */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|HOSTNAME_MISMATCH|EPROTO)/;
 
 /** The `code` of an error or of any error in its cause chain. */
@@ -167,10 +173,46 @@ export function networkError(err: unknown, domain: string, method: string, url: 
     });
   }
   const reason = CONNECT_CODES[code] ?? (text || code || 'network error');
+  if (TIMEOUT_CODES.has(code)) {
+    const flag = code.startsWith('UND_ERR_') ? ' (--registry-timeout)' : '';
+    return new RegistryError(`cannot reach registry ${domain}: ${reason}${flag}`, { ...base, kind: 'timeout' });
+  }
   const temporary = code !== 'ENOTFOUND' && code !== 'ECONNREFUSED';
   const midway = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
   const msg = midway
     ? `${method} ${redactUrl(url)} on registry ${domain}: ${reason}`
     : `cannot reach registry ${domain}: ${reason}`;
   return new RegistryError(msg, { ...base, kind: 'unreachable', temporary });
+}
+
+/** Where a request stood when its time ran out. */
+export interface TimeoutAt {
+  readonly domain: string;
+  readonly method: string;
+  readonly url: URL;
+  /** What was being fetched: `the manifest of image r/app:v1`, `a token for registry r`. */
+  readonly what: string;
+}
+
+/**
+ * The error for a request that ran out of `--registry-timeout`: before the answer's headers
+ * (`phase: 'answer'`, which includes connecting) or while reading its body. Timeouts are not
+ * retried: the limit is the user's patience, and a retry would multiply it.
+ */
+export function deadlineError(at: TimeoutAt, ms: number, phase: 'answer' | 'body', bytes = 0): RegistryError {
+  const limit = `${formatDuration(ms)} (--registry-timeout)`;
+  const message = phase === 'answer'
+    ? `registry ${at.domain} did not answer within ${limit} while fetching ${at.what}`
+    : `registry ${at.domain} did not send ${at.what} within ${limit}: ${bytes} bytes arrived`;
+  return new RegistryError(message, { kind: 'timeout', domain: at.domain, method: at.method, url: at.url });
+}
+
+/** The error for a blob body slower than `--low-speed-limit` over `--low-speed-time`. */
+export function lowSpeedError(at: TimeoutAt, trip: LowSpeedTrip): RegistryError {
+  const rule = trip.limit > 0 ? `, under the ${trip.limit} bytes/s minimum` : '';
+  return new RegistryError(
+    `registry ${at.domain} sent ${at.what} too slowly: ${trip.moved} bytes in the last ${formatDuration(trip.windowMs)}${rule} ` +
+      '(--low-speed-limit, --low-speed-time)',
+    { kind: 'timeout', domain: at.domain, method: at.method, url: at.url },
+  );
 }

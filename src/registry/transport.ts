@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
-import { networkError } from './errors.js';
+import { Deadline, type LowSpeedRule } from './deadline.js';
+import { type TimeoutAt, deadlineError, networkError, redactUrl } from './errors.js';
 import { type Endpoint, type EndpointOptions, resolveEndpoint } from './endpoint.js';
 
 /** Options of a {@link Transport}: where to find registries and how hard to try. */
@@ -12,8 +13,15 @@ export interface TransportOptions extends EndpointOptions {
   readonly retryDelayMs?: number;
   /** Requests in flight per registry (sockets per origin, default 6). */
   readonly maxRequestsPerRegistry?: number;
-  /** Headers and idle-body timeout (default 60 s). */
+  /**
+   * `--registry-timeout`: the deadline for connecting, for the headers, and for a whole small
+   * body (manifest, token, error body), per request (default 60 s).
+   */
   readonly timeoutMs?: number;
+  /** `--low-speed-limit`: the bytes per second a blob body must average over the window (default 1024). */
+  readonly lowSpeedLimit?: number;
+  /** `--low-speed-time`: the window of that rule (default 60 s). */
+  readonly lowSpeedTimeMs?: number;
   readonly signal?: AbortSignal;
   /** Told about each retry, before the backoff (the client turns it into a `log` event). */
   readonly onRetry?: (info: { readonly method: string; readonly url: URL; readonly attempt: number; readonly reason: string }) => void;
@@ -32,10 +40,27 @@ export interface HttpRequest {
   readonly body?: RequestBody;
   /** False turns off retries, for requests whose effect must not be repeated blindly. */
   readonly retry?: boolean;
+  /** What this fetches, for messages: `the manifest of image r/app:v1` (default: method and URL). */
+  readonly what?: string;
+  /**
+   * How the deadline (`timeoutMs`) applies. `body` (default): connecting, the headers and the
+   * whole body. `headers`: connecting and the headers, and the body of a non-2xx answer; a 2xx
+   * body is the caller's to guard (blob downloads hold it to the low-speed rule). `none`:
+   * undici's own timers only (uploads, whose request body may take long to send).
+   */
+  readonly deadline?: 'body' | 'headers' | 'none';
+  /** Aborts this request (on top of the transport's own signal). */
+  readonly signal?: AbortSignal;
+}
+
+/** What a response remembers of its request, so its body's failures can be explained. */
+export interface ResponseOrigin extends TimeoutAt {
+  /** The deadline still running over the body, if any. */
+  readonly deadline: Deadline | undefined;
 }
 
 /** The registry's answer; `body` must be consumed or dumped by the caller. */
-export type HttpResponse = Dispatcher.ResponseData & { readonly url: URL };
+export type HttpResponse = Dispatcher.ResponseData & { readonly url: URL; readonly origin?: ResponseOrigin };
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -50,10 +75,20 @@ export class Transport {
   private readonly agents = new Map<string, { agent: Agent; dispatcher: Dispatcher }>();
   readonly retries: number;
   readonly retryDelayMs: number;
+  readonly timeoutMs: number;
+  /** The rule blob bodies are held to. */
+  readonly lowSpeed: LowSpeedRule;
 
   constructor(private readonly options: TransportOptions = {}) {
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.lowSpeed = { limit: options.lowSpeedLimit ?? 1024, windowMs: options.lowSpeedTimeMs ?? 60_000 };
+  }
+
+  /** Registries named insecure (plain HTTP allowed). */
+  get insecureRegistries(): readonly string[] {
+    return this.options.insecureRegistries ?? [];
   }
 
   /** The abort signal every request honours. */
@@ -78,12 +113,13 @@ export class Transport {
     const url = typeof req.path === 'string' ? new URL(req.path, ep.base) : req.path;
     const retries = req.retry === false ? 0 : this.retries;
     for (let attempt = 0; ; attempt++) {
-      let res: Dispatcher.ResponseData;
+      let res: HttpResponse;
       try {
         res = await this.once(ep, url, req);
       } catch (err) {
         const e = networkError(err, req.domain, req.method, url);
-        if (!e.temporary || attempt >= retries || this.signal?.aborted) throw e;
+        if (e.kind === 'timeout') throw e;
+        if (!e.temporary || attempt >= retries || this.signal?.aborted || req.signal?.aborted) throw e;
         this.options.onRetry?.({ method: req.method, url, attempt: attempt + 1, reason: e.message });
         await this.backoff(attempt);
         continue;
@@ -94,7 +130,7 @@ export class Transport {
         await this.backoff(attempt, retryAfterMs(res.headers['retry-after']));
         continue;
       }
-      return Object.assign(res, { url });
+      return res;
     }
   }
 
@@ -113,26 +149,56 @@ export class Transport {
     await Promise.all(all.map((a) => a.agent.close()));
   }
 
-  private async once(ep: Endpoint, url: URL, req: HttpRequest): Promise<Dispatcher.ResponseData> {
+  /**
+   * One attempt, under its deadline: a deadline that passes before the headers becomes a
+   * `timeout` RegistryError here; one that passes while the body is read aborts the body, and
+   * `readBytes` words it from `origin`.
+   */
+  private async once(ep: Endpoint, url: URL, req: HttpRequest): Promise<HttpResponse> {
     const body = typeof req.body === 'function' ? await req.body() : req.body;
-    return request(url, {
-      method: req.method,
-      headers: { 'user-agent': 'sealer-ts', ...req.headers },
-      ...(body !== undefined ? { body } : {}),
-      dispatcher: this.dispatcher(ep),
-      ...(this.signal ? { signal: this.signal } : {}),
-    });
+    const mode = req.deadline ?? 'body';
+    const deadline = mode === 'none' ? undefined : new Deadline(this.timeoutMs);
+    const signals = [this.signal, req.signal, deadline?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const at: TimeoutAt = { domain: req.domain, method: req.method, url, what: req.what ?? `${req.method} ${redactUrl(url)}` };
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: req.method,
+        headers: { 'user-agent': 'sealer-ts', ...req.headers },
+        ...(body !== undefined ? { body } : {}),
+        dispatcher: this.dispatcher(ep),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      deadline?.clear();
+      if (deadline?.fired && !this.signal?.aborted && !req.signal?.aborted) throw deadlineError(at, deadline.ms, 'answer');
+      throw err;
+    }
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    let running = deadline;
+    if (deadline !== undefined && mode === 'headers' && ok) {
+      deadline.clear();
+      running = undefined;
+    } else if (deadline !== undefined) {
+      res.body.once('close', () => deadline.clear());
+    }
+    return Object.assign(res, { url, origin: { ...at, deadline: running } });
   }
 
   private dispatcher(ep: Endpoint): Dispatcher {
     let entry = this.agents.get(ep.domain);
     if (entry === undefined) {
-      const timeout = this.options.timeoutMs ?? 60_000;
+      // Backstops behind the per-request deadline and the low-speed rule, which fire first and
+      // say more; they still bound requests sent with `deadline: 'none'` (uploads).
+      const timeout = this.timeoutMs;
       const agent = new Agent({
         connections: this.options.maxRequestsPerRegistry ?? 6,
         keepAliveTimeout: 30_000,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        headersTimeout: timeout + 1000,
+        // The low-speed guard trips within 1¼ windows of a stall; this must come after it.
+        bodyTimeout: Math.max(timeout, this.lowSpeed.windowMs * 1.5) + 1000,
+        // undici finishes a connection attempt even after its request was aborted: this bounds it.
         connectTimeout: Math.min(timeout, 15_000),
         connect: ep.tls.secureContext ? { secureContext: ep.tls.secureContext } : {},
       });
@@ -160,19 +226,33 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
 }
 
 /** Reads a response body as text, at most `limit` bytes (error bodies can be anything). */
-export async function readText(res: Dispatcher.ResponseData, limit = 1 << 20): Promise<string> {
+export async function readText(res: HttpResponse, limit = 1 << 20): Promise<string> {
   return (await readBytes(res, limit)).toString('utf8');
 }
 
-/** Reads a response body's exact bytes; stops keeping them after `limit` (the rest is drained). */
-export async function readBytes(res: Dispatcher.ResponseData, limit = 1 << 20): Promise<Buffer> {
+/**
+ * Reads a response body's exact bytes, at most `limit`: at the limit it stops reading and
+ * closes the body, so an endless body costs `limit` bytes and no more (a caller that must
+ * refuse bigger bodies asks for one byte more than it accepts). A deadline that passes, or a
+ * connection that drops, meanwhile is a RegistryError naming the registry and what was read.
+ */
+export async function readBytes(res: HttpResponse, limit = 1 << 20): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    if (n < limit) chunks.push(chunk);
-    n += chunk.length;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      const keep = Math.min(chunk.length, limit - n);
+      chunks.push(keep < chunk.length ? chunk.subarray(0, keep) : chunk);
+      n += keep;
+      if (n >= limit) break; // leaving the loop destroys the body: nothing more is read
+    }
+  } catch (err) {
+    const origin = res.origin;
+    if (origin === undefined) throw err;
+    if (origin.deadline?.fired) throw deadlineError(origin, origin.deadline.ms, 'body', n);
+    throw networkError(err, origin.domain, origin.method, origin.url);
   }
-  return Buffer.concat(chunks).subarray(0, limit);
+  return Buffer.concat(chunks);
 }
 
 /** True when `status` is one the transport retries. */

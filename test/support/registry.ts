@@ -20,6 +20,8 @@ export interface RegistryOptions {
   readonly users?: Readonly<Record<string, string>>;
   /** Extra token-server options (auth 'token'). */
   readonly token?: Partial<Omit<TokenServerOptions, 'dir' | 'users'>>;
+  /** The realm the registry names in its challenge (auth 'token'; default the token server's own). */
+  readonly tokenRealm?: string;
   /** Serve this existing storage tree (a rootfs's `registry/`); `stop()` leaves it in place. */
   readonly storageDir?: string;
 }
@@ -80,7 +82,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     auth.htpasswd = { realm: 'sealer-test', path: join(dir, 'htpasswd') };
   } else if (opts.auth === 'token') {
     tokenServer = await startTokenServer({ ...opts.token, dir, users: opts.users ?? {} });
-    auth.token = { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootcertbundle: tokenServer.certFile };
+    auth.token = { realm: opts.tokenRealm ?? tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootcertbundle: tokenServer.certFile };
   }
   const config = {
     version: '0.1',
