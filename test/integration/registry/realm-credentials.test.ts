@@ -1,7 +1,7 @@
 /**
  * Item 13: a registry names the token realm, so a hostile one could name its own host and
  * collect the password. A real docker-registry with token auth names a realm on another host
- * (this machine's outward address, not loopback), served by a recording front that forwards
+ * (a non-loopback address on a veth interface the test creates), served by a recording front that forwards
  * to the real token server: over plain HTTP it never sees an Authorization header; over HTTPS
  * it does, and push and pull work.
  */
@@ -10,7 +10,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'node:test';
 import { describeError } from '../../../src/errors.js';
@@ -22,21 +21,14 @@ import { pushImage } from '../../../src/registry/push-image.js';
 import { tempDir } from '../../support/fs-tree.js';
 import { type RandomImage, blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
 import { type RunningRegistry, startRegistry } from '../../support/registry.js';
-import { missingRequirement, requireBinary } from '../../support/requirements.js';
+import { requireBinary } from '../../support/requirements.js';
+import { testAddress } from '../../support/test-address.js';
 import { makeTls } from '../../support/tls.js';
 import { MemorySink } from './memory-sink.js';
 
 const PASSWORD = 'realm-pa55-never-leaked';
 const users = { alice: PASSWORD };
 const credentials = async () => ({ username: 'alice', password: PASSWORD });
-
-/** This machine's first non-loopback IPv4 address: "another host" as far as the client knows. */
-function outwardAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
-}
 
 interface RealmFront {
   /** `http(s)://IP:PORT/token`. */
@@ -85,11 +77,8 @@ interface Setup {
 
 async function setup(t: TestContext, scheme: 'http' | 'https', anonymousPull: boolean): Promise<Setup | undefined> {
   if (!requireBinary(t, 'docker-registry') || !requireBinary(t, 'openssl')) return undefined;
-  const ip = outwardAddress();
-  if (ip === undefined) {
-    missingRequirement(t, 'no non-loopback IPv4 address to put the token realm on');
-    return undefined;
-  }
+  const ip = testAddress(t);
+  if (ip === undefined) return undefined;
   let certDir: string | undefined;
   let front: RealmFront;
   if (scheme === 'https') {
