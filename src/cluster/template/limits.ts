@@ -9,7 +9,7 @@ export const LIMITS = {
   /** `{{template}}`/`{{block}}` calls active at once (a template that calls itself). */
   templateCalls: 50,
   /** Blocks, parenthesised pipelines and template calls being evaluated at once (stack depth). */
-  evalDepth: 1000,
+  evalDepth: 500,
   /** Evaluation steps (nodes, commands, loop iterations) for one rendering. */
   steps: 1_000_000,
   /**
