@@ -92,24 +92,28 @@ class Exec {
     const mark = this.vars.length;
     const v = this.at(node.line, () => this.pipeline(node.pipe, dot, false));
     const items = this.at(node.line, () => entries(v, node.pipe.decl.length));
-    for (const name of node.pipe.decl) if (!node.pipe.isAssign) this.vars.push({ name, value: null });
+    // As in Go, the variables first hold the whole value (what an {{else}} sees), then each element.
+    for (const name of node.pipe.decl) {
+      if (node.pipe.isAssign) this.setVar(name, v);
+      else this.vars.push({ name, value: v });
+    }
     const bodyMark = this.vars.length;
+    const [first, second] = node.pipe.decl;
+    let signal: Signal;
     for (let i = 0; i < items.count; i++) {
       this.step();
       const [key, value] = items.at(i);
-      const [first, second] = node.pipe.decl;
-      if (node.pipe.decl.length === 1) this.setVar(first!, value);
-      else if (node.pipe.decl.length === 2) {
+      if (second !== undefined) {
         this.setVar(first!, key);
-        this.setVar(second!, value);
-      }
-      const signal = this.walk(node.list, value);
+        this.setVar(second, value);
+      } else if (first !== undefined) this.setVar(first, value);
+      const s = this.walk(node.list, value);
       this.vars.length = bodyMark;
-      if (signal === 'break') break;
+      if (s === 'break') break;
     }
+    if (items.count === 0 && node.elseList) signal = this.walk(node.elseList, dot);
     this.vars.length = mark;
-    if (items.count === 0 && node.elseList) return this.walk(node.elseList, dot);
-    return undefined;
+    return signal;
   }
 
   private template(line: number, name: string, pipe: Pipeline | null, dot: Value): Signal {

@@ -92,6 +92,7 @@ test('range: lists, maps in key order, ints, $i/$v, else, break and continue', (
     ['{{ range $i, $e := until 6 }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 4 }}{{ break }}{{ end }}{{ $e }}{{ end }}', '023'],
     ['{{ range list 1 2 }}{{ range list "a" "b" }}{{ if eq . "b" }}{{ break }}{{ end }}{{ . }}{{ end }}{{ . }}{{ end }}', 'a1a2'],
     ['{{ $i := 9 }}{{ range $i = list 5 6 }}{{ end }}{{ $i }}', '6'],
+    ['{{ range $x := list }}a{{ else }}[{{ $x }}]{{ end }}', '[[]]'],
   ]);
 });
 
