@@ -38,7 +38,7 @@ export function checkPort(port: number, where: string): void {
 
 /** An SSH port from text (a flag, a Clusterfile field): digits only, 1-65535. */
 export function parsePort(text: string, where: string): number {
-  const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : 0;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
   if (port < 1 || port > 65535) throw new UserError(`${where}: invalid SSH port ${JSON.stringify(text)} (want 1-65535)`);
   return port;
 }
