@@ -76,7 +76,13 @@ export function parseClusterfile(text: string, source = 'Clusterfile'): Clusterf
     const roles = group.roles === undefined || group.roles === null ? ['node'] : strings(group.roles, `${where}.roles`);
     const labels = group.labels === undefined || group.labels === null ? undefined : stringRecord(group.labels, `${where}.labels`);
     const ssh = group.ssh === undefined || group.ssh === null ? undefined : sshSettings(object(group.ssh, `${where}.ssh`), `${where}.ssh`);
-    for (const ip of parseHostList(ips)) {
+    let list: string[];
+    try {
+      list = parseHostList(ips);
+    } catch (err) {
+      throw new UserError(`${where}.ips: ${(err as Error).message}`);
+    }
+    for (const ip of list) {
       hosts.push({
         ip,
         roles,

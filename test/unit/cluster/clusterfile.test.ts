@@ -90,3 +90,10 @@ test('Clusterfile fields are checked before any host: env names, ports, users, n
   // YAML reads an unquoted numeric password and port as numbers: they are kept as given.
   assert.deepEqual(parseClusterfile(cf('ssh: {user: deploy, passwd: 123456, port: 2222}')).ssh, { user: 'deploy', port: 2222, password: '123456' });
 });
+
+test('a bad address in a Clusterfile host group names the group', () => {
+  assert.throws(
+    () => parseClusterfile('kind: Cluster\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: [master]}, {ips: [10.0.0], roles: [node]}]}\n'),
+    /Clusterfile: spec\.hosts\[1\]\.ips: invalid host address "10\.0\.0"/,
+  );
+});
