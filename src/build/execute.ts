@@ -48,7 +48,8 @@ export interface ExecuteOptions {
 /** What a build made. */
 export interface ExecuteResult {
   readonly descriptor: Descriptor;
-  readonly steps: readonly { readonly text: string; readonly cached: boolean }[];
+  /** Per step: `cached` when its result came from the cache; `config` when it only set metadata. */
+  readonly steps: readonly { readonly text: string; readonly cached: boolean; readonly config?: boolean }[];
   /** The container images collected (or, in a dry run, detected). */
   readonly images: readonly CollectedImage[];
 }
@@ -70,12 +71,13 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
   const hashes = await FileHashCache.load(path.join(store.cacheDir(), 'file-hashes.json'), store.tmpDir());
   const fixed = opts.timestamp !== undefined ? new Date(opts.timestamp * 1000).toISOString() : undefined;
   const total = plan.steps.length + 1 + (opts.collect ? 1 : 0);
-  const stepsOut: { text: string; cached: boolean }[] = [];
+  const stepsOut: { text: string; cached: boolean; config?: boolean }[] = [];
   let parentKey = opts.base ? opts.base.image.descriptor.digest : 'scratch';
   parentKey = StepCache.key(parentKey, opts.platform.os, opts.platform.architecture, opts.compression, String(opts.compressionLevel ?? 'default'), String(opts.timestamp ?? ''));
 
   reporter.emit({ type: 'step-start', id: 'step-1', index: 1, total, text: `FROM ${plan.base}` });
-  reporter.emit({ type: 'step-done', id: 'step-1', cached: true, ms: 0 });
+  // FROM only sets where the image starts: nothing is built or taken from the cache here.
+  reporter.emit({ type: 'step-done', id: 'step-1', cached: false, config: true, ms: 0 });
   try {
     for (const [i, step] of plan.steps.entries()) {
       const id = `step-${i + 2}`;
@@ -84,8 +86,9 @@ export async function executeBuild(plan: BuildPlan, opts: ExecuteOptions): Promi
       try {
         const outcome = await runOne(step, { ...opts, reporter }, { state, rootfs, cache, hashes, parentKey, fixed, workDir, id });
         parentKey = outcome.key ?? parentKey;
-        stepsOut.push({ text: step.text, cached: outcome.cached });
-        reporter.emit({ type: 'step-done', id, cached: outcome.cached, ms: Date.now() - started, ...(outcome.note ? { note: outcome.note } : {}) });
+        const config = outcome.config ? { config: true } : {};
+        stepsOut.push({ text: step.text, cached: outcome.cached, ...config });
+        reporter.emit({ type: 'step-done', id, cached: outcome.cached, ms: Date.now() - started, ...config, ...(outcome.note ? { note: outcome.note } : {}) });
       } catch (err) {
         reporter.emit({ type: 'step-failed', id, error: err });
         throw err;
@@ -155,10 +158,15 @@ interface StepEnv {
 }
 
 interface StepOutcome {
+  /** The result came from the step cache. */
   readonly cached: boolean;
+  /** The step only changed the image config (never cached: there is nothing to cache). */
+  readonly config?: boolean;
   readonly key?: string;
   readonly note?: string;
 }
+
+const CONFIG_ONLY: StepOutcome = { cached: false, config: true };
 
 async function runOne(step: PlannedStep, opts: ExecuteOptions & { reporter: Reporter }, env: StepEnv): Promise<StepOutcome> {
   const { state } = env;
@@ -166,19 +174,19 @@ async function runOne(step: PlannedStep, opts: ExecuteOptions & { reporter: Repo
     case 'ARG':
       state.args[step.name] = step.value;
       state.addConfigStep(step.text, env.fixed);
-      return { cached: true };
+      return CONFIG_ONLY;
     case 'ENV':
       for (const [k, v] of step.pairs) state.env.set(k, v);
       state.addConfigStep(step.text, env.fixed);
-      return { cached: true };
+      return CONFIG_ONLY;
     case 'LABEL':
       for (const [k, v] of step.pairs) state.labels.set(k, v);
       state.addConfigStep(step.text, env.fixed);
-      return { cached: true };
+      return CONFIG_ONLY;
     case 'CMD':
       state.cmds.push(step.command);
       state.addConfigStep(step.text, env.fixed);
-      return { cached: true };
+      return CONFIG_ONLY;
     case 'COPY':
       return copyStep(step, opts, env);
     case 'RUN':

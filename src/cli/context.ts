@@ -70,8 +70,9 @@ export async function readPassword(prompt: string): Promise<string> {
     const { UsageError } = await import('../errors.js');
     throw new UsageError('no password given: use -p, SEALER_PASSWORD, a private key (-i), or run on a terminal');
   }
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows: a password typed as soon as it appears is never echoed.
   process.stdin.setRawMode(true);
+  process.stderr.write(prompt);
   return new Promise((resolve) => {
     let text = '';
     const onData = (buf: Buffer): void => {

@@ -3,7 +3,9 @@ import { UserError } from '../errors.js';
 import { parsePlugins } from '../plugin/load.js';
 import type { Plugin } from '../plugin/types.js';
 import { parseHostList } from '../plugin/select.js';
+import { checkClusterName } from './state.js';
 import type { ClusterHostSpec, SshSettings } from './types.js';
+import { checkEnvNames, checkPlugins, checkUser, parsePort } from './validate.js';
 
 /** SSH settings as a Clusterfile gives them: a private key by path, read by the caller. */
 export type FileSshSettings = SshSettings & { readonly privateKeyPath?: string };
@@ -20,19 +22,19 @@ export interface Clusterfile {
 }
 
 interface RawSsh {
-  user?: string;
-  passwd?: string;
-  pk?: string;
-  pkPasswd?: string;
-  port?: string | number;
+  user?: unknown;
+  passwd?: unknown;
+  pk?: unknown;
+  pkPasswd?: unknown;
+  port?: unknown;
 }
 
 interface RawHost {
-  ips?: string[] | string;
-  roles?: string[];
+  ips?: unknown;
+  roles?: unknown;
   ssh?: RawSsh;
-  env?: string[];
-  labels?: Record<string, string>;
+  env?: unknown;
+  labels?: unknown;
 }
 
 /**
@@ -55,22 +57,38 @@ export function parseClusterfile(text: string, source = 'Clusterfile'): Clusterf
     }
   }
   if (!cluster) throw new UserError(`${source}: no document of kind Cluster`);
-  const metadata = (cluster.metadata ?? {}) as { name?: string };
-  const spec = (cluster.spec ?? {}) as { image?: string; env?: string[]; cmd_args?: string[]; cmdArgs?: string[]; ssh?: RawSsh; hosts?: RawHost[] };
-  if (!spec.image) throw new UserError(`${source}: spec.image is required`);
+  const metadata = object(cluster.metadata, `${source}: metadata`) as { name?: unknown };
+  const spec = object(cluster.spec, `${source}: spec`) as { image?: unknown; env?: unknown; cmd_args?: unknown; cmdArgs?: unknown; ssh?: unknown; hosts?: unknown };
+  if (typeof spec.image !== 'string' || spec.image === '') throw new UserError(`${source}: spec.image is required`);
   if (!Array.isArray(spec.hosts) || spec.hosts.length === 0) throw new UserError(`${source}: spec.hosts lists no hosts`);
+  const name = metadata.name === undefined || metadata.name === null ? 'my-cluster' : String(metadata.name);
+  try {
+    checkClusterName(name);
+  } catch (err) {
+    throw new UserError(`${source}: metadata.name: ${(err as Error).message}`);
+  }
   const hosts: (ClusterHostSpec & { ssh?: FileSshSettings })[] = [];
-  for (const [i, group] of spec.hosts.entries()) {
+  for (const [i, raw] of (spec.hosts as unknown[]).entries()) {
+    const where = `${source}: spec.hosts[${i}]`;
+    const group = object(raw, where) as RawHost;
     const ips = Array.isArray(group.ips) ? group.ips.join(',') : String(group.ips ?? '');
-    if (!ips) throw new UserError(`${source}: spec.hosts[${i}] has no ips`);
-    const roles = group.roles ?? ['node'];
-    for (const ip of parseHostList(ips)) {
+    if (!ips) throw new UserError(`${where} has no ips`);
+    const roles = group.roles === undefined || group.roles === null ? ['node'] : strings(group.roles, `${where}.roles`);
+    const labels = group.labels === undefined || group.labels === null ? undefined : stringRecord(group.labels, `${where}.labels`);
+    const ssh = group.ssh === undefined || group.ssh === null ? undefined : sshSettings(object(group.ssh, `${where}.ssh`), `${where}.ssh`);
+    let list: string[];
+    try {
+      list = parseHostList(ips);
+    } catch (err) {
+      throw new UserError(`${where}.ips: ${(err as Error).message}`);
+    }
+    for (const ip of list) {
       hosts.push({
         ip,
         roles,
-        ...(group.ssh ? { ssh: sshSettings(group.ssh) } : {}),
-        ...(group.env ? { env: envList(group.env, `${source}: spec.hosts[${i}].env`) } : {}),
-        ...(group.labels ? { labels: group.labels } : {}),
+        ...(ssh ? { ssh } : {}),
+        ...(group.env ? { env: envList(strings(group.env, `${where}.env`), `${where}.env`) } : {}),
+        ...(labels ? { labels } : {}),
       });
     }
   }
@@ -80,18 +98,23 @@ export function parseClusterfile(text: string, source = 'Clusterfile'): Clusterf
     if (seen.has(h.ip)) throw new UserError(`${source}: host ${h.ip} is listed twice`);
     seen.add(h.ip);
   }
+  const plugins = pluginDocs.length ? parsePlugins(pluginDocs.join('\n---\n'), source) : [];
+  checkPlugins(plugins);
   return {
-    name: metadata.name ?? 'my-cluster',
+    name,
     image: spec.image,
-    env: envList(spec.env ?? [], `${source}: spec.env`),
-    cmdArgs: envList(spec.cmd_args ?? spec.cmdArgs ?? [], `${source}: spec.cmd_args`),
-    ssh: sshSettings(spec.ssh ?? {}),
+    env: envList(strings(spec.env ?? [], `${source}: spec.env`), `${source}: spec.env`),
+    cmdArgs: envList(strings(spec.cmd_args ?? spec.cmdArgs ?? [], `${source}: spec.cmd_args`), `${source}: spec.cmd_args`),
+    ssh: sshSettings(object(spec.ssh, `${source}: spec.ssh`), `${source}: spec.ssh`),
     hosts,
-    plugins: pluginDocs.length ? parsePlugins(pluginDocs.join('\n---\n'), source) : [],
+    plugins,
   };
 }
 
-/** `KEY=VALUE` lines as a record; an entry without `=` is an error (sealer reused the last value). */
+/**
+ * `KEY=VALUE` lines as a record; an entry without `=` is an error (sealer reused the last value),
+ * and so is a key that is not a shell variable name.
+ */
 export function envList(items: readonly string[], where: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
@@ -99,15 +122,54 @@ export function envList(items: readonly string[], where: string): Record<string,
     if (eq <= 0) throw new UserError(`${where}: ${JSON.stringify(item)} is not KEY=VALUE`);
     out[String(item).slice(0, eq)] = String(item).slice(eq + 1);
   }
+  checkEnvNames(out, where);
   return out;
 }
 
-function sshSettings(raw: RawSsh): FileSshSettings {
+/** A mapping (absent or null is an empty one). */
+function object(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${where} must be a mapping`);
+  return value as Record<string, unknown>;
+}
+
+/** A list of scalars as strings (YAML reads `passwd: 123` or `- 1` as numbers). */
+function strings(value: unknown, where: string): string[] {
+  if (!Array.isArray(value)) throw new UserError(`${where} must be a list`);
+  return value.map((v, i) => {
+    if (v === null || typeof v === 'object') throw new UserError(`${where}[${i}] must be a string`);
+    return String(v);
+  });
+}
+
+function stringRecord(value: unknown, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(object(value, where))) {
+    if (v === null || typeof v === 'object') throw new UserError(`${where}.${k} must be a string`);
+    out[k] = String(v);
+  }
+  return out;
+}
+
+/** A scalar as a string; absent, null and '' are absent. */
+function scalar(value: unknown, where: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'object') throw new UserError(`${where} must be a string`);
+  return String(value);
+}
+
+function sshSettings(raw: RawSsh, where: string): FileSshSettings {
+  const user = scalar(raw.user, `${where}.user`);
+  const port = scalar(raw.port, `${where}.port`);
+  const password = scalar(raw.passwd, `${where}.passwd`);
+  const pk = scalar(raw.pk, `${where}.pk`);
+  const passphrase = scalar(raw.pkPasswd, `${where}.pkPasswd`);
+  if (user !== undefined) checkUser(user, `${where}.user`);
   return {
-    ...(raw.user ? { user: raw.user } : {}),
-    ...(raw.port !== undefined && raw.port !== '' ? { port: Number(raw.port) } : {}),
-    ...(raw.passwd ? { password: raw.passwd } : {}),
-    ...(raw.pk ? { privateKeyPath: raw.pk } : {}),
-    ...(raw.pkPasswd ? { passphrase: raw.pkPasswd } : {}),
+    ...(user !== undefined ? { user } : {}),
+    ...(port !== undefined ? { port: parsePort(port, `${where}.port`) } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(pk !== undefined ? { privateKeyPath: pk } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { Host } from '../host/host.js';
 import { SshHost } from '../host/ssh.js';
 import { describeError, UserError } from '../errors.js';
+import { layerSsh } from './ssh-layers.js';
 import type { ClusterHost, ClusterHostSpec, ClusterRunRequest, SshSettings } from './types.js';
 
 /** Some hosts could not be reached; every one of them is listed. */
@@ -16,8 +17,9 @@ export class HostsUnreachableError extends UserError {
 
 /** The SSH settings of a host: its own over the cluster's. */
 export function settingsFor(spec: ClusterHostSpec, defaults: SshSettings): SshSettings {
-  return { ...defaults, ...spec.ssh };
+  return layerSsh(defaults, spec.ssh);
 }
+
 
 /**
  * Connects to every host at once. When any fails, the others are closed and one error lists every

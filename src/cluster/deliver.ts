@@ -43,24 +43,40 @@ export function templatePaths(manifest: TreeManifest): string[] {
     .map((e) => e.path);
 }
 
+/** A template rendered for one host: where it goes under the rootfs, its text and mode. */
+export interface RenderedFile {
+  readonly path: string;
+  readonly text: string;
+  readonly mode: number;
+}
+
 /**
- * Renders every template with this host's env and writes the result beside it on the host (the
- * name without `.tmpl`), whole and truncated: each host gets its own rendering.
+ * Renders every template with one host's env, locally: run before any host is touched, so a
+ * template error (a missing variable) stops the run before delivery.
  */
 export async function renderTemplates(
-  h: ClusterHost,
   localDir: string,
-  rootfs: string,
   manifest: TreeManifest,
   env: Readonly<Record<string, string>>,
+): Promise<RenderedFile[]> {
+  const out: RenderedFile[] = [];
+  for (const p of templatePaths(manifest)) {
+    const text = await readFile(join(localDir, p), 'utf8');
+    const mode = manifest.entries.find((e) => e.path === p)?.mode ?? 0o644;
+    out.push({ path: p.slice(0, -'.tmpl'.length), text: renderTemplate(text, env, p), mode });
+  }
+  return out;
+}
+
+/** Writes a host's rendered templates beside them on the host (the name without `.tmpl`), whole and truncated. */
+export async function writeRendered(
+  h: ClusterHost,
+  rootfs: string,
+  files: readonly RenderedFile[],
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const paths = templatePaths(manifest);
-  for (const p of paths) {
-    const text = await readFile(join(localDir, p), 'utf8');
-    const out = renderTemplate(text, env, p);
-    const mode = manifest.entries.find((e) => e.path === p)?.mode ?? 0o644;
-    await h.host.writeFile(`${rootfs}/${p.slice(0, -'.tmpl'.length)}`, out, { mode, ...(signal ? { signal } : {}) });
+  for (const f of files) {
+    await h.host.writeFile(`${rootfs}/${f.path}`, f.text, { mode: f.mode, ...(signal ? { signal } : {}) });
   }
-  return paths.length;
+  return files.length;
 }

@@ -6,10 +6,11 @@ import { type PluginHost, runPluginPhase } from '../plugin/run.js';
 import type { Phase, Plugin } from '../plugin/types.js';
 import { nullReporter, type Reporter } from '../report/events.js';
 import { closeAll, connectAll } from './connect.js';
-import { deliverRootfs, renderTemplates } from './deliver.js';
-import { checkClusterName, clusterBase, StateKeeper } from './state.js';
+import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
+import { clusterBase, StateKeeper } from './state.js';
 import { builtinRegistryCommand, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
 import type { ClusterHost, ClusterRunRequest, ClusterRunResult } from './types.js';
+import { checkCanLogIn, checkClusterInputs, checkPlugins } from './validate.js';
 
 /** A step failed on a host; the cause carries the command and the last lines of its output. */
 export class ClusterStepError extends UserError {
@@ -47,9 +48,11 @@ interface Ctx {
  * running again resumes, and running with more hosts joins them.
  */
 export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResult> {
-  checkClusterName(req.clusterName);
-  const masters = req.hosts.filter((h) => h.roles.includes('master'));
-  if (masters.length === 0) throw new UserError('a cluster needs at least one master');
+  // Everything that can be checked without a host is checked before the first connection.
+  checkClusterInputs(req);
+  checkCanLogIn(req.hosts, req.ssh);
+  const master0Spec = req.hosts.find((h) => h.roles.includes('master'));
+  if (master0Spec === undefined) throw new UserError('a cluster needs at least one master');
   const reporter = req.reporter ?? nullReporter;
   const signal = req.signal;
   const sig = signal ? { signal } : {};
@@ -58,10 +61,17 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   const rootfs = `${base}/rootfs`;
 
   const manifest = await buildManifest(req.rootfsDir, sig);
+  const plugins = mergePlugins(await loadPluginDir(await resolveInRoot(req.rootfsDir, 'plugins')), req.plugins ?? []);
+  checkPlugins(plugins);
+  const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, req.hosts, master0Spec, registry) };
+  const rendered = new Map<string, RenderedFile[]>();
+  for (const h of req.hosts) {
+    rendered.set(h.ip, await renderTemplates(req.rootfsDir, manifest, { ...env, ...req.env, ...h.env, SEALER_HOST_IP: h.ip }));
+  }
   const counter = { n: 0 };
   const hosts = await timed(reporter, counter, 'connect', `connecting to ${req.hosts.length} hosts`, () => connectAll(req));
   try {
-    const master0 = hosts.find((h) => h.roles.includes('master'));
+    const master0 = hosts.find((h) => h.spec === master0Spec);
     if (master0 === undefined) throw new UserError('a cluster needs at least one master');
     const state = await StateKeeper.open(req.stateDir, master0.host, {
       cluster: req.clusterName,
@@ -73,9 +83,8 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
         port: h.ssh?.port ?? req.ssh.port ?? 22,
         user: h.ssh?.user ?? req.ssh.user ?? 'root',
       })),
+      ssh: { port: req.ssh.port ?? 22, user: req.ssh.user ?? 'root' },
     });
-    const plugins = mergePlugins(await loadPluginDir(await resolveInRoot(req.rootfsDir, 'plugins')), req.plugins ?? []);
-    const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, hosts, master0, registry) };
     const ctx: Ctx = { req, reporter, state, ran: [], skipped: [], rootfs, manifest, plugins, env, hosts, counter };
     const existed = state.hadBefore('init-master0');
     const delivered: Record<string, number> = {};
@@ -93,7 +102,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
       });
       if (failed.length > 0) throw stepError('deliver', failed);
     });
-    await onEach(ctx, 'render', hosts, (h) => renderTemplates(h, req.rootfsDir, rootfs, manifest, { ...env, ...h.env, SEALER_HOST_IP: h.ip }, signal), {
+    await onEach(ctx, 'render', hosts, (h) => writeRendered(h, rootfs, rendered.get(h.ip) ?? [], signal), {
       record: false,
     });
     await onEach(ctx, 'init', hosts, (h) =>

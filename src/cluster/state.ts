@@ -11,6 +11,8 @@ export interface ClusterState {
   /** manifestDigest of the rootfs the steps were done with; another rootfs starts over. */
   readonly rootfsDigest: string;
   readonly hosts: readonly { readonly ip: string; readonly roles: readonly string[]; readonly port: number; readonly user: string }[];
+  /** The cluster's SSH user and port, for hosts joined later without -u/--port (absent in older state). */
+  readonly ssh?: { readonly user: string; readonly port: number };
   /** Finished step keys, in the order they finished. */
   readonly done: readonly string[];
   readonly updatedAt: string;

@@ -1,13 +1,18 @@
 import type { TreeManifest } from '../host/manifest.js';
 import { shellQuote } from '../host/shell.js';
-import type { ClusterHost } from './types.js';
+
+/** What {@link sealerEnv} needs of a host (a spec or a connected host). */
+interface HostPlace {
+  readonly ip: string;
+  readonly roles: readonly string[];
+}
 
 /** Env every script, plugin and CMD of a run sees, besides the user's. */
 export function sealerEnv(
   cluster: string,
   rootfs: string,
-  hosts: readonly ClusterHost[],
-  master0: ClusterHost,
+  hosts: readonly HostPlace[],
+  master0: HostPlace,
   registry: { domain: string; port: number },
 ): Record<string, string> {
   return {

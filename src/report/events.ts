@@ -6,7 +6,11 @@ export type Level = 'debug' | 'info' | 'warn';
 
 export type ReportEvent =
   | { type: 'step-start'; id: string; index: number; total: number; text: string }
-  | { type: 'step-done'; id: string; cached: boolean; ms: number; note?: string }
+  /**
+   * `cached`: the step's result (a layer, or "no changes") came from the step cache; `config`: the
+   * step only set image metadata (FROM, ARG, ENV, LABEL, CMD), so there was nothing to build or cache.
+   */
+  | { type: 'step-done'; id: string; cached: boolean; ms: number; note?: string; config?: boolean }
   | { type: 'step-failed'; id: string; error: unknown }
   | { type: 'progress'; id: string; label: string; done: number; total?: number }
   | { type: 'log'; id?: string; level: Level; text: string }

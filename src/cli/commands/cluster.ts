@@ -1,19 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { layerSsh } from '../../cluster/ssh-layers.js';
 import type { ClusterHostSpec, ClusterRunRequest, SshSettings } from '../../cluster/types.js';
+import { checkClusterInputs, checkEnvNames } from '../../cluster/validate.js';
 import { UsageError, UserError } from '../../errors.js';
 import type { HostKeyPolicy } from '../../host/known-hosts.js';
-import { dataRoot, type GlobalOptions, openStore, print, printJson, readPassword, reporterFor } from '../context.js';
+import { dataRoot, type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseKeyValue } from '../options.js';
 import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
+import { asUsage, DEFAULT_SSH, explicitSsh, readKey, type SshFlagValues, withPassword } from '../ssh-flags.js';
 
-interface SshFlags {
-  user: string;
-  passwd?: string;
-  pk?: string;
-  pkPasswd?: string;
-  port: string;
+/** No defaults for user and port in commander: undefined means "not given" (see ssh-flags.ts). */
+interface SshFlags extends SshFlagValues {
   knownHosts?: string;
   insecureSkipHostKeyCheck?: boolean;
 }
@@ -29,11 +28,11 @@ interface RunFlags extends SshFlags, RegistryFlags {
 
 function addSshFlags(cmd: Command): Command {
   return cmd
-    .option('-u, --user <user>', 'SSH user', 'root')
-    .option('-p, --passwd <password>', 'SSH password (or SEALER_PASSWORD, or asked for on a terminal); never stored')
+    .option('-u, --user <user>', 'SSH user (default: the Clusterfile\'s or the recorded one, else root)')
+    .option('-p, --passwd <password>', 'SSH password; visible to other users in ps: prefer SEALER_PASSWORD or the prompt. Never stored')
     .option('-i, --pk <file>', 'SSH private key file')
-    .option('--pk-passwd <passphrase>', 'passphrase of the private key')
-    .option('--port <port>', 'SSH port', '22')
+    .option('--pk-passwd <passphrase>', 'passphrase of the private key (visible in ps, like -p)')
+    .option('--port <port>', 'SSH port (default: the Clusterfile\'s or the recorded one, else 22)')
     .option('--known-hosts <file>', 'known_hosts file (default DATA_ROOT/known_hosts); new hosts are trusted on first use')
     .option('--insecure-skip-host-key-check', 'do not check host keys at all (not recommended)');
 }
@@ -58,18 +57,24 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       'after',
       examples([
         ['Three masters and a node, password asked for', 'sealer run -m 10.0.0.2-10.0.0.4 -n 10.0.0.5 my-app:v1'],
-        ['With a key and an env value', 'sealer run -m 10.0.0.2 -i ~/.ssh/id_ed25519 -e DOMAIN=example.com my-app:v1'],
+        ['Password from the environment (not shown in ps, unlike -p)', 'read -rs SEALER_PASSWORD && export SEALER_PASSWORD && sealer run -m 10.0.0.2 my-app:v1'],
+        ['With a key, a non-root user and an env value', 'sealer run -m 10.0.0.2 -u deploy --port 2222 -i ~/.ssh/id_ed25519 -e DOMAIN=example.com my-app:v1'],
       ]),
     )
     .action(async (image: string, flags: RunFlags) => {
       const { parseHostList } = await import('../../plugin/select.js');
       if (!flags.masters) throw new UsageError('run needs at least one master: -m ADDRESSES', 'sealer run -m 10.0.0.2 [-n 10.0.0.3] IMAGE');
-      const hosts: ClusterHostSpec[] = [
-        ...parseHostList(flags.masters).map((ip) => ({ ip, roles: ['master'] })),
+      const masters = flags.masters;
+      const hosts: ClusterHostSpec[] = asUsage(() => [
+        ...parseHostList(masters).map((ip) => ({ ip, roles: ['master'] })),
         ...(flags.nodes ? parseHostList(flags.nodes).map((ip) => ({ ip, roles: ['node'] })) : []),
-      ];
+      ]);
       checkDistinct(hosts);
-      await runWith(globals(), flags, { image, clusterName: flags.clusterName, hosts, env: kv(flags.env, '-e'), cmdArgs: kv(flags.cmdArgs, '--cmd-args') });
+      const env = kv(flags.env, '-e');
+      const cmdArgs = kv(flags.cmdArgs, '--cmd-args');
+      const g = globals();
+      const ssh = layerSsh(DEFAULT_SSH, await explicitSsh(flags, reporterFor(g)));
+      await runWith(g, flags, { image, clusterName: flags.clusterName, hosts, env, cmdArgs, ssh });
     });
 
   addRegistryFlags(
@@ -81,20 +86,37 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         .option('--format <format>', 'text or json', 'text'),
     ),
   )
-    .addHelpText('after', examples([['Apply a Clusterfile', 'sealer apply -f Clusterfile']]))
+    .addHelpText(
+      'after',
+      examples([
+        ['Apply a Clusterfile (its spec.ssh and hosts[].ssh are used)', 'sealer apply -f Clusterfile'],
+        ['Log in as another user than the Clusterfile names, on every host', 'sealer apply -f Clusterfile -u admin'],
+      ]),
+    )
     .action(async (flags: RunFlags & { Clusterfile: string }) => {
       const { parseClusterfile } = await import('../../cluster/clusterfile.js');
-      const cf = parseClusterfile(await readFile(flags.Clusterfile, 'utf8'), flags.Clusterfile);
+      const text = await readFile(flags.Clusterfile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot read Clusterfile ${flags.Clusterfile}: ${err.code ?? err.message}`);
+      });
+      const cf = parseClusterfile(text, flags.Clusterfile);
+      const g = globals();
+      // Flags given explicitly win over the Clusterfile, also over a host group's own ssh;
+      // the defaults (root, 22) only fill in what neither names.
+      const explicit = await explicitSsh(flags, reporterFor(g));
       const hosts: ClusterHostSpec[] = [];
-      for (const h of cf.hosts) hosts.push({ ...h, ...(h.ssh ? { ssh: await withKey(h.ssh) } : {}) });
-      await runWith(globals(), { ...flags, env: [], cmdArgs: [] }, {
+      for (const [i, h] of cf.hosts.entries()) {
+        const own = h.ssh ? await withKey(h.ssh, `${flags.Clusterfile}: spec.hosts[${i}].ssh.pk`) : undefined;
+        hosts.push({ ...h, ...(own ? { ssh: layerSsh(own, explicit) } : {}) });
+      }
+      const ssh = layerSsh(DEFAULT_SSH, await withKey(cf.ssh, `${flags.Clusterfile}: spec.ssh.pk`), explicit);
+      await runWith(g, { ...flags, env: [], cmdArgs: [] }, {
         image: cf.image,
         clusterName: cf.name,
         hosts,
         env: cf.env,
         cmdArgs: cf.cmdArgs,
         plugins: cf.plugins,
-        fileSsh: await withKey(cf.ssh),
+        ssh,
       });
     });
 
@@ -110,20 +132,31 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         .option('--format <format>', 'text or json', 'text'),
     ),
   )
-    .addHelpText('after', examples([['Add a node', 'sealer join -n 10.0.0.6']]))
+    .addHelpText(
+      'after',
+      examples([
+        ['Add a node', 'sealer join -n 10.0.0.6'],
+        ['Add a node reached as another user and port (the cluster\'s hosts keep theirs)', 'sealer join -n 10.0.0.7 -u deploy --port 2222'],
+      ]),
+    )
     .action(async (flags: RunFlags) => {
       const { parseHostList } = await import('../../plugin/select.js');
       const g = globals();
-      const state = await clusterState(g, flags.clusterName);
-      const added: ClusterHostSpec[] = [
+      const env = kv(flags.env, '-e');
+      const explicit = await explicitSsh(flags, reporterFor(g));
+      // -u/--port describe the hosts being added; the cluster's hosts keep what was recorded.
+      const own = layerSsh({ user: explicit.user, port: explicit.port });
+      const added: ClusterHostSpec[] = asUsage(() => [
         ...(flags.masters ? parseHostList(flags.masters).map((ip) => ({ ip, roles: ['master'] })) : []),
         ...(flags.nodes ? parseHostList(flags.nodes).map((ip) => ({ ip, roles: ['node'] })) : []),
-      ];
+      ]).map((h) => (Object.keys(own).length > 0 ? { ...h, ssh: own } : h));
       if (added.length === 0) throw new UsageError('join needs hosts: -m or -n');
+      const state = await clusterState(g, flags.clusterName);
       const known = state.hosts.map((h) => ({ ip: h.ip, roles: h.roles, ssh: { port: h.port, user: h.user } }));
       const hosts = [...known, ...added];
       checkDistinct(hosts);
-      await runWith(g, flags, { image: state.image, clusterName: flags.clusterName, hosts, env: kv(flags.env, '-e'), cmdArgs: {} });
+      const ssh = layerSsh(DEFAULT_SSH, state.ssh, { password: explicit.password, privateKey: explicit.privateKey, passphrase: explicit.passphrase });
+      await runWith(g, flags, { image: state.image, clusterName: flags.clusterName, hosts, env, cmdArgs: {}, ssh });
     });
 
   addSshFlags(
@@ -136,41 +169,73 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       .option('-c, --cluster-name <name>', 'cluster name', 'my-cluster')
       .option('-e, --env <key=value>', 'environment for clean scripts (repeatable)', collect, []),
   )
-    .addHelpText('after', examples([['Remove a node', 'sealer delete -n 10.0.0.6'], ['Remove everything run installed', 'sealer delete -a']]))
+    .addHelpText(
+      'after',
+      examples([
+        ['Remove a node', 'sealer delete -n 10.0.0.6'],
+        ['Remove everything run installed', 'sealer delete -a'],
+        ['Remove a node whose sshd moved (-u/--port apply to the hosts named)', 'sealer delete -n 10.0.0.6 --port 2200'],
+      ]),
+    )
     .action(async (flags: SshFlags & { all?: boolean; masters?: string; nodes?: string; clusterName: string; env: string[] }) => {
       const { parseHostList } = await import('../../plugin/select.js');
       const { deleteCluster } = await import('../../cluster/delete.js');
       const g = globals();
-      const state = await clusterState(g, flags.clusterName);
-      const remove = flags.all ? undefined : [...(flags.masters ? parseHostList(flags.masters) : []), ...(flags.nodes ? parseHostList(flags.nodes) : [])];
+      const reporter = reporterFor(g);
+      const env = kv(flags.env, '-e');
+      const explicit = await explicitSsh(flags, reporter);
+      const remove = flags.all
+        ? undefined
+        : asUsage(() => [...(flags.masters ? parseHostList(flags.masters) : []), ...(flags.nodes ? parseHostList(flags.nodes) : [])]);
       if (remove && remove.length === 0) throw new UsageError('delete needs -a or hosts to remove (-m/-n)');
+      const state = await clusterState(g, flags.clusterName);
+      // The recorded user and port of each host, unless -u/--port were given for the hosts named.
+      const named = (ip: string): boolean => remove === undefined || remove.includes(ip);
+      const hosts = state.hosts.map((h) => ({
+        ip: h.ip,
+        roles: h.roles,
+        ssh: layerSsh({ port: h.port, user: h.user }, named(h.ip) ? { user: explicit.user, port: explicit.port } : {}),
+      }));
+      const ssh = await withPassword(
+        layerSsh(DEFAULT_SSH, state.ssh, { password: explicit.password, privateKey: explicit.privateKey, passphrase: explicit.passphrase }),
+        hosts,
+      );
       const res = await deleteCluster({
         clusterName: flags.clusterName,
-        hosts: state.hosts.map((h) => ({ ip: h.ip, roles: h.roles, ssh: { port: h.port, user: h.user } })),
+        hosts,
         ...(remove ? { remove } : {}),
-        ssh: await sshSettings(flags),
+        ssh,
         ...hostKeys(g, flags),
         stateDir: path.join(dataRoot(g), 'clusters'),
-        env: kv(flags.env, '-e'),
-        reporter: reporterFor(g),
+        env,
+        reporter,
       });
       print(`Removed ${res.removed.join(', ') || 'nothing'}`);
     });
 }
 
+/**
+ * Checks every input that needs no host, gets the password (SEALER_PASSWORD or the prompt) when
+ * a host needs one, prepares the image, then runs. `spec.ssh` is already layered (defaults, then
+ * the Clusterfile or saved state, then explicit flags).
+ */
 async function runWith(
   g: GlobalOptions,
   flags: RunFlags,
-  spec: Pick<ClusterRunRequest, 'clusterName' | 'hosts' | 'env' | 'cmdArgs' | 'plugins'> & { image: string; fileSsh?: SshSettings },
+  spec: Pick<ClusterRunRequest, 'clusterName' | 'hosts' | 'env' | 'cmdArgs' | 'plugins' | 'ssh'> & { image: string },
 ): Promise<void> {
   const { runCluster } = await import('../../cluster/run.js');
   const { prepareImage } = await import('./cluster-image.js');
+  const { parseReference } = await import('../../image/reference.js');
+  if (flags.format !== 'text' && flags.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(flags.format)}`);
+  checkClusterInputs(spec);
+  asUsage(() => parseReference(spec.image));
   const reporter = reporterFor(g);
+  const ssh = await withPassword(spec.ssh, spec.hosts);
   const store = await openStore(g);
   const client = lazyRegistryClient(flags, reporter);
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
-    const ssh = { ...(spec.fileSsh ?? {}), ...(await sshSettings(flags, spec.fileSsh)) };
     const res = await runCluster({
       clusterName: spec.clusterName,
       image: image.name,
@@ -192,26 +257,12 @@ async function runWith(
   }
 }
 
-async function sshSettings(flags: SshFlags, fromFile?: SshSettings): Promise<SshSettings> {
-  const privateKey = flags.pk ? await readFile(flags.pk).catch(() => {
-    throw new UserError(`cannot read private key ${flags.pk}`);
-  }) : fromFile?.privateKey;
-  let password = flags.passwd ?? fromFile?.password ?? process.env.SEALER_PASSWORD;
-  if (!password && !privateKey) password = await readPassword(`SSH password for ${flags.user}: `);
-  return {
-    user: flags.user,
-    port: Number(flags.port),
-    ...(password ? { password } : {}),
-    ...(privateKey ? { privateKey } : {}),
-    ...(flags.pkPasswd ? { passphrase: flags.pkPasswd } : fromFile?.passphrase ? { passphrase: fromFile.passphrase } : {}),
-  };
-}
-
-async function withKey(s: SshSettings & { readonly privateKeyPath?: string }): Promise<SshSettings> {
+/** Clusterfile SSH settings with the key file (`pk`, a path) read; `where` names the field. */
+async function withKey(s: SshSettings & { readonly privateKeyPath?: string }, where: string): Promise<SshSettings> {
   const { privateKeyPath, ...rest } = s;
   const base: SshSettings = rest;
   if (!privateKeyPath) return base;
-  return { ...base, privateKey: await readFile(privateKeyPath.replace(/^~(?=\/)/, process.env.HOME ?? '~')) };
+  return { ...base, privateKey: await readKey(privateKeyPath, where) };
 }
 
 function hostKeys(g: GlobalOptions, flags: SshFlags): { hostKeyPolicy: HostKeyPolicy; knownHostsPath: string } {
@@ -228,8 +279,11 @@ async function clusterState(g: GlobalOptions, name: string) {
   return state;
 }
 
+/** `KEY=VALUE` flags as a record; keys must be shell variable names (they are exported on hosts). */
 function kv(items: readonly string[], flag: string): Record<string, string> {
-  return Object.fromEntries(items.map((i) => parseKeyValue(i, flag)));
+  const out: Record<string, string> = Object.fromEntries(items.map((i) => parseKeyValue(i, flag)));
+  asUsage(() => checkEnvNames(out, flag));
+  return out;
 }
 
 function checkDistinct(hosts: readonly ClusterHostSpec[]): void {

@@ -3,7 +3,8 @@ import type { ReportEvent, Reporter } from '../../report/events.js';
 export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
 
 /**
- * Renders progress events on stderr. plain: `STEP 3/7: COPY ... (CACHED)` lines, RUN output
+ * Renders progress events on stderr. plain: `STEP 3/7: COPY ... (CACHED)` lines (`(config)` for
+ * steps that only set image metadata, the time taken otherwise), RUN output
  * indented under its step, warnings prefixed; json: one event per line; quiet: warnings only.
  */
 export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode, debug = false): Reporter {
@@ -33,7 +34,8 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
           return;
         case 'step-done': {
           const h = headers.get(e.id);
-          const what = e.cached ? 'CACHED' : `${(e.ms / 1000).toFixed(2)}s${e.note ? `, ${e.note}` : ''}`;
+          // CACHED only when the result came from the cache; metadata-only steps say so.
+          const what = e.cached ? 'CACHED' : e.config ? 'config' : `${(e.ms / 1000).toFixed(2)}s${e.note ? `, ${e.note}` : ''}`;
           if (h && !h.printed) out.write(`${h.text} (${what})\n`);
           else out.write(`--> ${what}\n`);
           headers.delete(e.id);

@@ -69,3 +69,31 @@ test('Clusterfile mistakes are named', () => {
   assert.throws(() => parseClusterfile('kind: Cluster\nspec: {image: x, hosts: [{ips: [1.1.1.1, 1.1.1.1], roles: [master]}]}\n'), /listed twice/);
   assert.throws(() => parseClusterfile('kind: Cluster\nspec: {image: x, env: [NOVALUE], hosts: [{ips: [1.1.1.1], roles: [master]}]}\n'), /"NOVALUE" is not KEY=VALUE/);
 });
+
+test('Clusterfile fields are checked before any host: env names, ports, users, names, selectors, types', () => {
+  const cf = (spec: string, extra = '') =>
+    `kind: Cluster\nmetadata: {name: c1}\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: [master]}], ${spec}}\n${extra}`;
+  assert.throws(() => parseClusterfile(cf('env: ["bad key=1"]')), /spec\.env: "bad key" is not a valid variable name/);
+  assert.throws(() => parseClusterfile(cf('cmd_args: ["1X=1"]')), /spec\.cmd_args: "1X" is not a valid variable name/);
+  assert.throws(
+    () => parseClusterfile('kind: Cluster\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: [master], env: ["a-b=1"]}]}\n'),
+    /spec\.hosts\[0\]\.env: "a-b" is not a valid variable name/,
+  );
+  assert.throws(() => parseClusterfile(cf('ssh: {port: abc}')), /spec\.ssh\.port: invalid SSH port "abc"/);
+  assert.throws(() => parseClusterfile(cf('ssh: {port: 70000}')), /spec\.ssh\.port: invalid SSH port "70000"/);
+  assert.throws(() => parseClusterfile(cf('ssh: {user: "a b"}')), /spec\.ssh\.user: invalid SSH user "a b"/);
+  assert.throws(() => parseClusterfile(cf('ssh: [root]')), /spec\.ssh must be a mapping/);
+  assert.throws(() => parseClusterfile('kind: Cluster\nmetadata: {name: "../etc"}\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: [master]}]}\n'), /metadata\.name: invalid cluster name/);
+  assert.throws(() => parseClusterfile('kind: Cluster\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: master}]}\n'), /spec\.hosts\[0\]\.roles must be a list/);
+  const plugin = '---\nkind: Plugin\nmetadata: {name: p}\nspec: {type: SHELL, action: PostInstall, on: "10.0.0.1,10.0.0", data: "true"}\n';
+  assert.throws(() => parseClusterfile(cf('env: []', plugin)), /plugin p \(Clusterfile \(document 1\)\): invalid selector on: "10\.0\.0\.1,10\.0\.0"/);
+  // YAML reads an unquoted numeric password and port as numbers: they are kept as given.
+  assert.deepEqual(parseClusterfile(cf('ssh: {user: deploy, passwd: 123456, port: 2222}')).ssh, { user: 'deploy', port: 2222, password: '123456' });
+});
+
+test('a bad address in a Clusterfile host group names the group', () => {
+  assert.throws(
+    () => parseClusterfile('kind: Cluster\nspec: {image: x, hosts: [{ips: [1.1.1.1], roles: [master]}, {ips: [10.0.0], roles: [node]}]}\n'),
+    /Clusterfile: spec\.hosts\[1\]\.ips: invalid host address "10\.0\.0"/,
+  );
+});
