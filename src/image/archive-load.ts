@@ -9,7 +9,7 @@ import { tempName } from './atomic-file.js';
 import { type Digest, DigestingStream, digestHex, parseDigest } from './digest.js';
 import { FILE_MODE, makeDirs } from './fs-modes.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
-import { checkImageConfig, checkIndex, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { checkDescriptor, checkImageConfig, checkIndex, checkIndexEntries, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import { checkImageName, InvalidReferenceError } from './reference.js';
 import { type Descriptor, REF_NAME_ANNOTATION } from './types.js';
@@ -91,7 +91,7 @@ async function stageArchive(
     } else if (name === 'index.json') {
       // Read with a cap: an index.json of gigabytes must not be buffered whole.
       if ((h.size ?? 0) > MAX_ARCHIVE_INDEX_BYTES) {
-        body.resume();
+        body.on('error', () => {}); // destroyed with the extractor; the error below is the one to report
         return done(new BadArchiveError(`archive ${source}: index.json is ${h.size} bytes, more than the ${MAX_ARCHIVE_INDEX_BYTES} allowed`));
       }
       const chunks: Buffer[] = [];
@@ -134,12 +134,14 @@ interface BlobSource {
  * naming the entry.
  */
 async function checkArchiveIndex(indexBytes: Buffer, blobs: BlobSource): Promise<{ images: StoredImage[]; reached: Set<Digest> }> {
-  const index = checkIndex(parseJsonDocument(indexBytes, MAX_ARCHIVE_INDEX_BYTES, 'index.json'), 'index.json');
+  const entries = checkIndexEntries(parseJsonDocument(indexBytes, MAX_ARCHIVE_INDEX_BYTES, 'index.json'), 'index.json');
   const reached = new Set<Digest>();
   const images: StoredImage[] = [];
-  for (const [i, desc] of index.manifests.entries()) {
+  for (const [i, raw] of entries.entries()) {
+    const rawName = (raw as { annotations?: Record<string, unknown> } | null)?.annotations?.[REF_NAME_ANNOTATION];
+    const where = `index.json manifests[${i}]${typeof rawName === 'string' ? ` (${quote(rawName)})` : ''}`;
+    const desc = checkDescriptor(raw, where);
     const name = desc.annotations?.[REF_NAME_ANNOTATION];
-    const where = `index.json manifests[${i}]${name === undefined ? '' : ` (${quote(name)})`}`;
     let normalised: string | undefined;
     if (name !== undefined) {
       try {

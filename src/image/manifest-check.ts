@@ -77,10 +77,19 @@ export function checkManifest(m: unknown, where: string): Manifest {
 
 /** Checks an index (OCI index or Docker manifest list): schemaVersion 2 and a list of descriptors. */
 export function checkIndex(x: unknown, where: string, opts: DescriptorCheck = {}): Index {
+  const entries = checkIndexEntries(x, where);
+  for (const [i, d] of entries.entries()) checkDescriptor(d, `${where}: manifests[${i}]`, opts);
+  return x as Index;
+}
+
+/**
+ * Checks an index's own fields and returns its entries unchecked, for callers that check each
+ * entry with more context (an archive's index.json names each entry by its image name).
+ */
+export function checkIndexEntries(x: unknown, where: string): readonly unknown[] {
   const obj = checkTop(x, where);
   if (!Array.isArray(obj.manifests)) throw new InvalidManifestError(`${where}: index without "manifests"`);
-  for (const [i, d] of obj.manifests.entries()) checkDescriptor(d, `${where}: manifests[${i}]`, opts);
-  return obj as unknown as Index;
+  return obj.manifests;
 }
 
 /**
