@@ -40,6 +40,9 @@ export interface UnusableEntry {
  * atomically under an inter-process lock, so concurrent builds into one store are safe.
  */
 export class LayoutStore implements BlobStore {
+  /** Blobs this process found corrupt (and removed): opening one again repeats why it is gone. */
+  private readonly corrupted = new Map<Digest, CorruptBlobError>();
+
   private constructor(readonly root: string) {}
 
   /** Opens (creating when absent) the store at `root`, and clears temp files of dead processes. */
@@ -379,6 +382,8 @@ export class LayoutStore implements BlobStore {
       return await open(this.blobPath(digest), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const corrupt = this.corrupted.get(digest);
+      if (corrupt) throw corrupt;
       throw new UserError(`blob ${digest} is missing from the store at ${this.root}: pull, load or build the image again`);
     }
   }
@@ -395,7 +400,9 @@ export class LayoutStore implements BlobStore {
     } catch {
       // Gone already: report without removing.
     }
-    return new CorruptBlobError(digest, actual, size, this.root, removed);
+    const err = new CorruptBlobError(digest, actual, size, this.root, removed);
+    if (removed) this.corrupted.set(digest, err);
+    return err;
   }
 
   private blobDir(): string {

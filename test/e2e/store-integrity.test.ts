@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CLI, type CliResult, finished, sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
+import { startRegistry } from '../support/registry.js';
+import { requireBinary } from '../support/requirements.js';
 import { readStored } from '../support/store-oracle.js';
 import { groupOrWorldWritable } from '../support/tree-snapshot.js';
 
@@ -48,6 +50,22 @@ test('save refuses a store blob whose bytes were swapped, names it, and leaves n
   await buildApp(t, root);
   const ok = await sealer(['save', '-o', out, 'app:v1'], { root });
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('push refuses a swapped store blob: the registry never gets the manifest', async (t) => {
+  if (!requireBinary(t, 'docker-registry') || !requireBinary(t, 'skopeo')) return;
+  const reg = await startRegistry();
+  t.after(() => reg.stop());
+  const root = await tempDir(t);
+  await buildApp(t, root);
+  const layer = readStored(root, 'docker.io/library/app:v1').manifest.layers.at(-1)!.digest;
+  await writeFile(path.join(root, 'blobs', 'sha256', layer.slice(7)), 'swapped\n');
+  const target = `${reg.host}/team/app:v1`;
+  const r = await sealer(['push', 'app:v1', target], { root });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`blob ${layer} in the store at ${root} is corrupt`));
+  const inspect = spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${target}`]);
+  assert.notEqual(inspect.status, 0, 'no manifest was pushed');
 });
 
 test('a store written under umask 000 (build, save, load) has nothing group- or world-writable', async (t) => {
