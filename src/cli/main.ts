@@ -71,12 +71,12 @@ function report(err: unknown): number {
   }
   if (err instanceof UserError || isUserCause(err)) {
     process.stderr.write(`Error: ${message}\n`);
-    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${sanitize(err.stack ?? '', { keepLines: true })}\n`);
     return 1;
   }
   const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
   process.stderr.write(`Error (${kind}): ${message}\n`);
-  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${sanitize(err.stack ?? '', { keepLines: true })}\n`);
   else process.stderr.write('This may be a bug in sealer; run again with --debug for details.\n');
   return 70;
 }

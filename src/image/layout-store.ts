@@ -164,7 +164,7 @@ export class LayoutStore implements BlobStore {
     }
   }
 
-  /** Checks a stored blob end to end (true when it hashes to its name; a bad one is removed). */
+  /** Reads a stored blob end to end; throws CorruptBlobError (and removes it) unless it hashes to its name. */
   async verifyBlob(digest: Digest): Promise<void> {
     const s = await this.openBlob(digest);
     for await (const _ of s);
@@ -202,7 +202,7 @@ export class LayoutStore implements BlobStore {
     const images: StoredImage[] = [];
     const unusable: UnusableEntry[] = [];
     (await this.readIndex()).manifests.forEach((raw, position) => {
-      const name = (raw as { annotations?: Record<string, unknown> } | null)?.annotations?.[REF_NAME_ANNOTATION];
+      const name = refName(raw);
       const named = typeof name === 'string' ? { name } : {};
       let descriptor: Descriptor;
       try {
@@ -229,7 +229,7 @@ export class LayoutStore implements BlobStore {
   /** Points `name` at `desc` (replacing any previous image of that name). */
   async tag(name: string, desc: Descriptor): Promise<void> {
     await this.updateIndex((manifests) => [
-      ...manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== name),
+      ...manifests.filter((d) => refName(d) !== name),
       {
         mediaType: desc.mediaType,
         digest: desc.digest,
@@ -245,7 +245,7 @@ export class LayoutStore implements BlobStore {
     let found = false;
     await this.updateIndex((manifests) =>
       manifests.filter((d) => {
-        const hit = d.annotations?.[REF_NAME_ANNOTATION] === name;
+        const hit = refName(d) === name;
         found ||= hit;
         return !hit;
       }),
@@ -329,7 +329,7 @@ export class LayoutStore implements BlobStore {
     if (!(await this.hasBlob(desc.digest))) return;
     // A blob that is corrupt or malformed reaches nothing further; it must not stop a gc.
     const doc = isIndexType(desc.mediaType) || isManifestType(desc.mediaType)
-      ? await this.readBlob(desc.digest, MAX_MANIFEST_BYTES).then((b) => parseJsonDocument(b, MAX_MANIFEST_BYTES, desc.digest), () => undefined).catch(() => undefined)
+      ? await this.readBlob(desc.digest, MAX_MANIFEST_BYTES).then((b) => parseJsonDocument(b, MAX_MANIFEST_BYTES, desc.digest)).catch(() => undefined)
       : undefined;
     if (doc === undefined) return;
     if (isIndexType(desc.mediaType)) {
@@ -412,6 +412,11 @@ export class LayoutStore implements BlobStore {
   private indexFile(): string {
     return path.join(this.root, 'index.json');
   }
+}
+
+/** The ref name of an index.json entry, which may be anything (an older sealer checked nothing). */
+function refName(entry: unknown): unknown {
+  return (entry as { annotations?: Record<string, unknown> } | null)?.annotations?.[REF_NAME_ANNOTATION];
 }
 
 function nameProblem(name: string): string | undefined {

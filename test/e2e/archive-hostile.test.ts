@@ -167,4 +167,9 @@ test('images skips bad entries an older sealer stored, with a warning, and print
   const prune = await sealer(['prune'], { root });
   assert.equal(prune.code, 0, prune.stderr);
   assert.equal((await sealer(['inspect', 'good:v1'], { root })).code, 0);
+  // Naming and removing still work beside the bad entries (which stay as they were).
+  const tagged = await sealer(['tag', 'good:v1', 'other:v1'], { root });
+  assert.equal(tagged.code, 0, tagged.stderr);
+  assert.equal((await sealer(['rmi', 'other:v1'], { root })).code, 0);
+  assert.equal(JSON.parse(await readFile(indexFile, 'utf8')).manifests.length, 7);
 });
