@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../image/atomic-file.js';
+import { makeDirs } from '../image/fs-modes.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { BuiltLayer } from '../rootfs/layer-blob.js';
@@ -46,7 +47,7 @@ export class StepCache {
   }
 
   async put(key: string, rec: CachedStep): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await makeDirs(this.dir);
     await writeFileAtomic(path.join(this.dir, `${key}.json`), JSON.stringify(rec), this.store.tmpDir());
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LayoutStore } from '../image/layout-store.js';
 import type { Reporter } from '../report/events.js';
 import { type ProgressMode, progressReporter } from './render/progress.js';
+import { safeJson } from './render/sanitize.js';
 import { ttyReporter } from './render/tty-progress.js';
 
 /** Options every command shares (defined once on the root command). */
@@ -54,7 +55,7 @@ export function print(text: string): void {
 
 /** Writes a JSON result to stdout. */
 export function printJson(data: unknown): void {
-  process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  process.stdout.write(`${safeJson(data)}\n`);
 }
 
 /** Reads all of standard input (for --password-stdin). */

@@ -9,6 +9,7 @@ import { registerManifestCommands } from './commands/manifest.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import type { ProgressMode } from './render/progress.js';
+import { sanitize } from './render/sanitize.js';
 import { VERSION } from './version.js';
 
 /**
@@ -45,6 +46,10 @@ registerRegistryCommands(program, globals);
 registerManifestCommands(program, globals);
 registerClusterCommands(program, globals);
 
+// Nothing sealer writes under its data root may be group- or world-writable, whatever umask
+// it was started with (docker's daemon does the same): root later deploys from that store.
+process.umask(0o022);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
@@ -59,18 +64,19 @@ function report(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   const debug = process.argv.includes('--debug') || process.argv.includes('-d');
+  const message = sanitize(describeError(err), { keepLines: true }); // messages quote input
   if (err instanceof UsageError) {
-    process.stderr.write(`Error: ${describeError(err)}\n${err.usage ? `Usage: ${err.usage}\n` : ''}`);
+    process.stderr.write(`Error: ${message}\n${err.usage ? `Usage: ${err.usage}\n` : ''}`);
     return 2;
   }
   if (err instanceof UserError || isUserCause(err)) {
-    process.stderr.write(`Error: ${describeError(err)}\n`);
-    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`Error: ${message}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${sanitize(err.stack ?? '', { keepLines: true })}\n`);
     return 1;
   }
   const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
-  process.stderr.write(`Error (${kind}): ${describeError(err)}\n`);
-  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.stderr.write(`Error (${kind}): ${message}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${sanitize(err.stack ?? '', { keepLines: true })}\n`);
   else process.stderr.write('This may be a bug in sealer; run again with --debug for details.\n');
   return 70;
 }

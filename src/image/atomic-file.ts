@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { FILE_MODE } from './fs-modes.js';
 
 /** A unique temp-file name inside `dir`, carrying the pid so stale files can be told apart. */
 export function tempName(dir: string, hint: string): string {
@@ -9,18 +10,20 @@ export function tempName(dir: string, hint: string): string {
 
 /**
  * Writes `data` to `target` atomically: into a temp file in `tmpDir` (same filesystem), fsync,
- * then rename. Readers see the old content or the new, never a half-written file.
+ * then rename. Readers see the old content or the new, never a half-written file. The file gets
+ * exactly `mode`, whatever the umask.
  */
 export async function writeFileAtomic(
   target: string,
   data: Uint8Array | string,
   tmpDir: string,
-  mode = 0o644,
+  mode = FILE_MODE,
 ): Promise<void> {
   const tmp = tempName(tmpDir, path.basename(target));
   try {
     const fh = await open(tmp, 'w', mode);
     try {
+      await fh.chmod(mode);
       await fh.writeFile(data);
       await fh.sync();
     } finally {

@@ -1,8 +1,8 @@
-import { UserError } from '../errors.js';
+import { describeError, UserError } from '../errors.js';
 import { readClusterMeta } from './cluster-labels.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
 import { isIndexType } from './media-types.js';
-import { platformString, readAllPlatforms } from './read-image.js';
+import { type LoadedImage, platformString, readAllPlatforms } from './read-image.js';
 import { familiarReference, formatReference, parseReference } from './reference.js';
 import type { Descriptor } from './types.js';
 
@@ -17,11 +17,30 @@ export interface ImageSummary {
   readonly size: number;
 }
 
-/** Lists the named images of the store, newest first. */
-export async function listImages(store: LayoutStore): Promise<ImageSummary[]> {
+/** An image `images` could not list, and why (name and problem are untrusted text). */
+export interface SkippedImage {
+  readonly name?: string;
+  readonly problem: string;
+}
+
+/**
+ * Lists the named images of the store, newest first. An entry that is malformed, or whose
+ * manifest or config is missing, corrupt or malformed, is skipped and reported, so one bad entry
+ * never hides the others.
+ */
+export async function listImages(store: LayoutStore): Promise<{ rows: ImageSummary[]; skipped: SkippedImage[] }> {
   const rows: ImageSummary[] = [];
-  for (const img of await store.list()) {
-    const platforms = await readAllPlatforms(store, img.descriptor);
+  const { images, unusable } = await store.entries();
+  const skipped: SkippedImage[] = unusable.map((u) => ({ ...(u.name !== undefined ? { name: u.name } : {}), problem: u.problem }));
+  for (const img of images) {
+    let platforms: LoadedImage[];
+    try {
+      platforms = await readAllPlatforms(store, img.descriptor);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      skipped.push({ name: img.name, problem: describeError(err) });
+      continue;
+    }
     const size = platforms.reduce((n, p) => n + p.manifest.config.size + p.manifest.layers.reduce((m, l) => m + l.size, 0), 0);
     const created = platforms.map((p) => p.config.created ?? '').sort().at(-1) ?? '';
     rows.push({
@@ -33,7 +52,8 @@ export async function listImages(store: LayoutStore): Promise<ImageSummary[]> {
       size,
     });
   }
-  return rows.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name.localeCompare(b.name)));
+  rows.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name.localeCompare(b.name)));
+  return { rows, skipped };
 }
 
 /**
@@ -83,7 +103,7 @@ export async function inspectImage(store: LayoutStore, text: string): Promise<Re
         labels: p.config.config?.Labels ?? {},
         layers: p.manifest.layers.map((l, i) => ({
           digest: l.digest,
-          diffId: p.config.rootfs.diff_ids[i],
+          diffId: p.config.rootfs?.diff_ids[i],
           size: l.size,
           mediaType: l.mediaType,
           createdBy: history[i]?.created_by ?? '',

@@ -1,20 +1,36 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { access, chmod, type FileHandle, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
+import { UserError } from '../errors.js';
 import { tempName, writeFileAtomic } from './atomic-file.js';
 import { type BlobStore, DigestMismatchError } from './blob-store.js';
+import { CorruptBlobError, VerifyingStream } from './blob-verify.js';
 import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
-import { isIndexType, MediaType } from './media-types.js';
+import { FILE_MODE, makeDirs } from './fs-modes.js';
+import { checkDescriptor, checkIndex, checkManifest, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { isIndexType, isManifestType, MediaType } from './media-types.js';
 import { pidAlive, pidOfTempName } from './pid-alive.js';
+import { checkImageName } from './reference.js';
 import { type Descriptor, type Index, REF_NAME_ANNOTATION } from './types.js';
 
 /** One named image in the store's index.json. */
 export interface StoredImage {
   readonly name: string;
   readonly descriptor: Descriptor;
+}
+
+/** An entry of the store's index.json that cannot be used as an image, and why. */
+export interface UnusableEntry {
+  /** Its position in index.json's `manifests`. */
+  readonly position: number;
+  /** Its ref name annotation, as written (untrusted: sanitise before printing). */
+  readonly name?: string;
+  /** Its descriptor, when that much is well formed (its blobs are kept by gc). */
+  readonly descriptor?: Descriptor;
+  readonly problem: string;
 }
 
 /**
@@ -24,14 +40,17 @@ export interface StoredImage {
  * atomically under an inter-process lock, so concurrent builds into one store are safe.
  */
 export class LayoutStore implements BlobStore {
+  /** Blobs this process found corrupt (and removed): opening one again repeats why it is gone. */
+  private readonly corrupted = new Map<Digest, CorruptBlobError>();
+
   private constructor(readonly root: string) {}
 
   /** Opens (creating when absent) the store at `root`, and clears temp files of dead processes. */
   static async open(root: string): Promise<LayoutStore> {
     const store = new LayoutStore(path.resolve(root));
-    await mkdir(store.blobDir(), { recursive: true });
-    await mkdir(store.tmpDir(), { recursive: true });
-    await mkdir(path.join(store.root, 'cache'), { recursive: true });
+    await makeDirs(store.blobDir());
+    await makeDirs(store.tmpDir());
+    await makeDirs(path.join(store.root, 'cache'));
     const layoutFile = path.join(store.root, 'oci-layout');
     if (!(await exists(layoutFile))) {
       await writeFileAtomic(layoutFile, '{"imageLayoutVersion":"1.0.0"}', store.tmpDir());
@@ -78,10 +97,11 @@ export class LayoutStore implements BlobStore {
     const tmp = tempName(this.tmpDir(), 'blob');
     const hasher = opts.verifiedUpstream ? new ByteCounter(expected.digest) : new DigestingStream();
     try {
-      await pipeline(data, hasher, createWriteStream(tmp));
+      await pipeline(data, hasher, createWriteStream(tmp, { mode: FILE_MODE }));
       if (hasher.digest() !== expected.digest || hasher.size() !== expected.size) {
         throw new DigestMismatchError(expected.digest, hasher.digest(), expected.size, hasher.size(), 'storing blob');
       }
+      await chmod(tmp, FILE_MODE);
       await rename(tmp, this.blobPath(expected.digest));
     } finally {
       await rm(tmp, { force: true });
@@ -106,37 +126,99 @@ export class LayoutStore implements BlobStore {
       await rm(tempFile, { force: true });
       return;
     }
+    await chmod(tempFile, FILE_MODE);
     await rename(tempFile, this.blobPath(digest));
   }
 
+  /**
+   * Streams a blob, hashing it as it is read: the stream fails at its end with a
+   * CorruptBlobError when the bytes are not what the digest names (and the bad file is removed,
+   * so a pull or load can bring the blob back).
+   */
   async openBlob(digest: Digest): Promise<Readable> {
-    await this.mustHave(digest);
-    return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
+    const fh = await this.openFile(digest);
+    const file = await fh.stat().catch(async (err: unknown) => {
+      await fh.close();
+      throw err;
+    });
+    const verifier = new VerifyingStream(digest, (actual, size) => this.corrupt(file, digest, actual, size));
+    pipeline(fh.createReadStream({ highWaterMark: 1 << 20 }), verifier).catch(() => {
+      // The consumer sees the error on `verifier` itself.
+    });
+    return verifier;
+  }
+
+  /** Reads a whole blob (at most `max` bytes) and checks that it hashes to `digest`. */
+  async readBlob(digest: Digest, max = Number.POSITIVE_INFINITY): Promise<Buffer> {
+    const fh = await this.openFile(digest);
+    try {
+      const file = await fh.stat();
+      const size = file.size;
+      if (size > max) throw new UserError(`blob ${digest} in the store at ${this.root} is ${size} bytes, more than the ${max} expected`);
+      const bytes = await fh.readFile();
+      const actual = digestOf(bytes);
+      if (actual !== digest) throw await this.corrupt(file, digest, actual, bytes.length);
+      return bytes;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Reads a stored blob end to end; throws CorruptBlobError (and removes it) unless it hashes to its name. */
+  async verifyBlob(digest: Digest): Promise<void> {
+    const s = await this.openBlob(digest);
+    for await (const _ of s);
   }
 
   /** The size (and times) of a stored blob. */
   async readBlobStat(digest: Digest): Promise<{ size: number }> {
-    await this.mustHave(digest);
-    return stat(this.blobPath(digest));
+    const fh = await this.openFile(digest);
+    try {
+      return await fh.stat();
+    } finally {
+      await fh.close();
+    }
   }
 
-  async readBlob(digest: Digest): Promise<Buffer> {
-    await this.mustHave(digest);
-    return readFile(this.blobPath(digest));
-  }
-
-  /** Reads and parses a JSON blob (manifest, index or config). */
+  /**
+   * Reads and parses a JSON blob (manifest, index or config), verified and size-capped. The
+   * shape is not checked: use read-image.ts's readers for documents whose fields are used.
+   */
   async readJson<T>(digest: Digest): Promise<T> {
-    return JSON.parse((await this.readBlob(digest)).toString('utf8')) as T;
+    return parseJsonDocument(await this.readBlob(digest, MAX_CONFIG_BYTES), MAX_CONFIG_BYTES, `blob ${digest}`) as T;
   }
 
-  /** Every named image, in index order. */
+  /** Every usable named image, in index order (unusable entries are left out: see entries()). */
   async list(): Promise<StoredImage[]> {
-    const index = await this.readIndex();
-    return index.manifests.flatMap((d) => {
-      const name = d.annotations?.[REF_NAME_ANNOTATION];
-      return name === undefined ? [] : [{ name, descriptor: d }];
+    return (await this.entries()).images;
+  }
+
+  /**
+   * The named images of index.json, and the entries that cannot be used: a malformed
+   * descriptor, a media type that is not a manifest or index, a name that is not an image
+   * reference (an older sealer stored such names from archives unchecked).
+   */
+  async entries(): Promise<{ images: StoredImage[]; unusable: UnusableEntry[] }> {
+    const images: StoredImage[] = [];
+    const unusable: UnusableEntry[] = [];
+    (await this.readIndex()).manifests.forEach((raw, position) => {
+      const name = refName(raw);
+      const named = typeof name === 'string' ? { name } : {};
+      let descriptor: Descriptor;
+      try {
+        descriptor = checkDescriptor(raw, `index.json manifests[${position}]`);
+      } catch (err) {
+        unusable.push({ position, ...named, problem: (err as Error).message });
+        return;
+      }
+      if (typeof name !== 'string') return;
+      const problem = !isIndexType(descriptor.mediaType) && !isManifestType(descriptor.mediaType)
+        ? `unsupported media type ${JSON.stringify(descriptor.mediaType)}`
+        : nameProblem(name);
+      if (problem) unusable.push({ position, name, descriptor, problem });
+      else images.push({ name, descriptor });
     });
+    return { images, unusable };
   }
 
   /** The descriptor stored under `name`, or undefined. */
@@ -147,7 +229,7 @@ export class LayoutStore implements BlobStore {
   /** Points `name` at `desc` (replacing any previous image of that name). */
   async tag(name: string, desc: Descriptor): Promise<void> {
     await this.updateIndex((manifests) => [
-      ...manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== name),
+      ...manifests.filter((d) => refName(d) !== name),
       {
         mediaType: desc.mediaType,
         digest: desc.digest,
@@ -163,7 +245,7 @@ export class LayoutStore implements BlobStore {
     let found = false;
     await this.updateIndex((manifests) =>
       manifests.filter((d) => {
-        const hit = d.annotations?.[REF_NAME_ANNOTATION] === name;
+        const hit = refName(d) === name;
         found ||= hit;
         return !hit;
       }),
@@ -180,7 +262,9 @@ export class LayoutStore implements BlobStore {
   async gc(): Promise<{ blobs: number; bytes: number }> {
     return this.withLock(async () => {
       const live = new Set<string>();
-      for (const img of await this.list()) await this.mark(img.descriptor, live);
+      // Unusable entries keep their blobs too: gc is no place to decide what they were.
+      const { images, unusable } = await this.entries();
+      for (const d of [...images.map((i) => i.descriptor), ...unusable.flatMap((u) => (u.descriptor ? [u.descriptor] : []))]) await this.mark(d, live);
       const cutoff = Math.min(Date.now() - 2_000, await this.oldestLiveBuild());
       let blobs = 0;
       let bytes = 0;
@@ -243,13 +327,17 @@ export class LayoutStore implements BlobStore {
     if (live.has(hex)) return;
     live.add(hex);
     if (!(await this.hasBlob(desc.digest))) return;
+    // A blob that is corrupt or malformed reaches nothing further; it must not stop a gc.
+    const doc = isIndexType(desc.mediaType) || isManifestType(desc.mediaType)
+      ? await this.readBlob(desc.digest, MAX_MANIFEST_BYTES).then((b) => parseJsonDocument(b, MAX_MANIFEST_BYTES, desc.digest)).catch(() => undefined)
+      : undefined;
+    if (doc === undefined) return;
     if (isIndexType(desc.mediaType)) {
-      const index = await this.readJson<Index>(desc.digest);
-      for (const child of index.manifests) await this.mark(child, live);
-    } else if (desc.mediaType === MediaType.ociManifest || desc.mediaType === MediaType.dockerManifest) {
-      const m = await this.readJson<{ config: Descriptor; layers: Descriptor[] }>(desc.digest);
-      live.add(digestHex(m.config.digest));
-      for (const l of m.layers) live.add(digestHex(l.digest));
+      const index = tryCheck(() => checkIndex(doc, desc.digest));
+      for (const child of index?.manifests ?? []) await this.mark(child, live);
+    } else {
+      const m = tryCheck(() => checkManifest(doc, desc.digest));
+      for (const d of m ? [m.config, ...m.layers] : []) live.add(digestHex(d.digest));
     }
   }
 
@@ -262,8 +350,18 @@ export class LayoutStore implements BlobStore {
     });
   }
 
+  /** index.json itself; its entries are checked one by one by entries(). */
   private async readIndex(): Promise<Index> {
-    return JSON.parse(await readFile(this.indexFile(), 'utf8')) as Index;
+    const text = await readFile(this.indexFile(), 'utf8');
+    let index: unknown;
+    try {
+      index = JSON.parse(text);
+    } catch {
+      throw new UserError(`the store's ${this.indexFile()} is not valid JSON: restore it or remove the store`);
+    }
+    const manifests = (index as { manifests?: unknown } | null)?.manifests;
+    if (!Array.isArray(manifests)) throw new UserError(`the store's ${this.indexFile()} has no "manifests" list: restore it or remove the store`);
+    return index as Index;
   }
 
   private async writeIndex(index: Index): Promise<void> {
@@ -279,10 +377,32 @@ export class LayoutStore implements BlobStore {
     }
   }
 
-  private async mustHave(digest: Digest): Promise<void> {
-    if (!(await this.hasBlob(digest))) {
-      throw new Error(`blob ${digest} is missing from the store at ${this.root}`);
+  private async openFile(digest: Digest): Promise<FileHandle> {
+    try {
+      return await open(this.blobPath(digest), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const corrupt = this.corrupted.get(digest);
+      if (corrupt) throw corrupt;
+      throw new UserError(`blob ${digest} is missing from the store at ${this.root}: pull, load or build the image again`);
     }
+  }
+
+  /** The error for a blob that does not hash to its name; the file is removed if still the one read. */
+  private async corrupt(read: { ino: number; dev: number }, digest: Digest, actual: Digest, size: number): Promise<CorruptBlobError> {
+    let removed = false;
+    try {
+      const now = await stat(this.blobPath(digest));
+      if (read.ino === now.ino && read.dev === now.dev) {
+        await rm(this.blobPath(digest), { force: true });
+        removed = true;
+      }
+    } catch {
+      // Gone already: report without removing.
+    }
+    const err = new CorruptBlobError(digest, actual, size, this.root, removed);
+    if (removed) this.corrupted.set(digest, err);
+    return err;
   }
 
   private blobDir(): string {
@@ -291,6 +411,28 @@ export class LayoutStore implements BlobStore {
 
   private indexFile(): string {
     return path.join(this.root, 'index.json');
+  }
+}
+
+/** The ref name of an index.json entry, which may be anything (an older sealer checked nothing). */
+function refName(entry: unknown): unknown {
+  return (entry as { annotations?: Record<string, unknown> } | null)?.annotations?.[REF_NAME_ANNOTATION];
+}
+
+function nameProblem(name: string): string | undefined {
+  try {
+    checkImageName(name);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function tryCheck<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { findImage, shortName } from './catalog.js';
 import type { LayoutStore } from './layout-store.js';
 import { isIndexType, MediaType } from './media-types.js';
-import { readAllPlatforms } from './read-image.js';
+import { readAllPlatforms, readStoredIndex } from './read-image.js';
 import { formatReference, parseReference } from './reference.js';
 import type { Descriptor, Index, Platform } from './types.js';
 
@@ -37,7 +37,7 @@ export async function annotateManifestList(
 ): Promise<Descriptor> {
   const found = await findImage(store, list);
   if (!isIndexType(found.descriptor.mediaType)) throw new UserError(`${list} is not a manifest list`);
-  const index = await store.readJson<Index>(found.descriptor.digest);
+  const index = await readStoredIndex(store, found.descriptor);
   const target = await findImage(store, image).then((i) => i.descriptor.digest).catch(() => image);
   const at = index.manifests.findIndex((m) => m.digest === target || m.digest.slice(7).startsWith(target.replace(/^sha256:/, '')));
   if (at < 0) throw new UserError(`${image} is not in manifest list ${list}`);

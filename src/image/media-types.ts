@@ -22,3 +22,17 @@ export function isManifestType(mt: string | undefined): boolean {
 export function isIndexType(mt: string | undefined): boolean {
   return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList;
 }
+
+/** True for a layer media type sealer can unpack (tar, gzip or zstd; OCI or Docker). */
+export function isLayerType(mt: string | undefined): boolean {
+  return (
+    mt === MediaType.ociLayer ||
+    mt === MediaType.ociLayerGzip ||
+    mt === MediaType.ociLayerZstd ||
+    mt === MediaType.dockerLayerGzip ||
+    mt === MediaType.dockerForeignLayerGzip ||
+    mt === 'application/vnd.oci.image.layer.nondistributable.v1.tar' ||
+    mt === 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' ||
+    mt === 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd'
+  );
+}

@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import type { LayoutStore } from './layout-store.js';
+import { checkImageConfig, checkIndex, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import type { Descriptor, ImageConfig, Index, Manifest, Platform } from './types.js';
 
@@ -21,7 +22,7 @@ export function platformString(p: Pick<Platform, 'os' | 'architecture' | 'varian
  */
 export async function readImage(store: LayoutStore, desc: Descriptor, platform?: Platform): Promise<LoadedImage> {
   if (isIndexType(desc.mediaType)) {
-    const index = await store.readJson<Index>(desc.digest);
+    const index = await readStoredIndex(store, desc);
     const children = index.manifests.filter((m) => isManifestType(m.mediaType));
     const match =
       children.length === 1 && !platform
@@ -34,18 +35,45 @@ export async function readImage(store: LayoutStore, desc: Descriptor, platform?:
     return readImage(store, match, platform);
   }
   if (!isManifestType(desc.mediaType)) throw new UserError(`unsupported manifest media type ${desc.mediaType}`);
-  const manifest = await store.readJson<Manifest>(desc.digest);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  const manifest = await readStoredManifest(store, desc);
+  const where = `config ${manifest.config.digest} of manifest ${desc.digest}`;
+  const config = checkImageConfig(parseJsonDocument(await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES), MAX_CONFIG_BYTES, where), where);
   return { descriptor: desc, manifest, config };
 }
 
 /** Every platform image under `desc` (one for a plain manifest). */
 export async function readAllPlatforms(store: LayoutStore, desc: Descriptor): Promise<LoadedImage[]> {
   if (!isIndexType(desc.mediaType)) return [await readImage(store, desc)];
-  const index = await store.readJson<Index>(desc.digest);
+  const index = await readStoredIndex(store, desc);
   const out: LoadedImage[] = [];
   for (const child of index.manifests) if (isManifestType(child.mediaType)) out.push(await readImage(store, child));
   return out;
+}
+
+/** Reads the index `desc` names from the store: verified, size-capped, checked. */
+export async function readStoredIndex(store: LayoutStore, desc: Descriptor): Promise<Index> {
+  const where = `index ${desc.digest}`;
+  return checkDeclaredType(checkIndex(await readDocument(store, desc, where), where), desc, where);
+}
+
+/** Reads the image manifest `desc` names from the store: verified, size-capped, checked. */
+export async function readStoredManifest(store: LayoutStore, desc: Descriptor): Promise<Manifest> {
+  const where = `manifest ${desc.digest}`;
+  return checkDeclaredType(checkManifest(await readDocument(store, desc, where), where), desc, where);
+}
+
+async function readDocument(store: LayoutStore, desc: Descriptor, where: string): Promise<unknown> {
+  const bytes = await store.readBlob(desc.digest, MAX_MANIFEST_BYTES);
+  if (bytes.length !== desc.size) throw new InvalidManifestError(`${where}: is ${bytes.length} bytes, its descriptor says ${desc.size}`);
+  return parseJsonDocument(bytes, MAX_MANIFEST_BYTES, where);
+}
+
+/** A document that names its own media type must agree with the descriptor that led to it. */
+function checkDeclaredType<T extends Manifest | Index>(doc: T, desc: Descriptor, where: string): T {
+  if (doc.mediaType !== undefined && doc.mediaType !== desc.mediaType) {
+    throw new InvalidManifestError(`${where}: declares media type ${doc.mediaType} but is referenced as ${desc.mediaType}`);
+  }
+  return doc;
 }
 
 function samePlatform(a: Platform, b: Platform): boolean {

@@ -47,6 +47,18 @@ export function parseReference(text: string): Reference {
   };
 }
 
+/**
+ * Checks text used as the name of a stored image (a tag, not a digest: `nginx:1`,
+ * `registry.example.com/team/app:v1`) against the reference grammar and returns its full
+ * normalised form. Paths, control characters and other junk are refused with an
+ * InvalidReferenceError.
+ */
+export function checkImageName(text: string): string {
+  const ref = parseReference(text);
+  if (ref.digest !== undefined) throw new InvalidReferenceError(`image name ${JSON.stringify(text)} names a digest, not a tag`);
+  return formatReference(ref);
+}
+
 /** The full normalised form: `docker.io/library/nginx:1.25`, `host/repo:tag@sha256:...`. */
 export function formatReference(ref: Reference): string {
   let s = `${ref.domain}/${ref.repository}`;

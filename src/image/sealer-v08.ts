@@ -1,13 +1,14 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Label } from './cluster-labels.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { makeDirs } from './fs-modes.js';
 import { type Digest, DigestingStream, digestHex } from './digest.js';
 import type { LayoutStore } from './layout-store.js';
 import { MediaType } from './media-types.js';
-import type { LoadedImage } from './read-image.js';
+import { type LoadedImage, readStoredManifest } from './read-image.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from './types.js';
 
 /**
@@ -48,7 +49,7 @@ export async function convertSealerImage(store: LayoutStore, image: LoadedImage)
   try {
     const desc = JSON.parse(await readFile(memo, 'utf8')) as Descriptor;
     if (await store.hasBlob(desc.digest)) {
-      const manifest = await store.readJson<Manifest>(desc.digest);
+      const manifest = await readStoredManifest(store, desc);
       return { descriptor: desc, manifest, config: await store.readJson<ImageConfig>(manifest.config.digest) };
     }
   } catch {
@@ -77,7 +78,7 @@ export async function convertSealerImage(store: LayoutStore, image: LoadedImage)
   const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers };
   const stored = await store.putBytes(Buffer.from(JSON.stringify(manifest)), MediaType.ociManifest);
   const descriptor = { ...stored, platform: { os: config.os, architecture: config.architecture } };
-  await mkdir(path.dirname(memo), { recursive: true });
+  await makeDirs(path.dirname(memo));
   await writeFileAtomic(memo, JSON.stringify(descriptor), store.tmpDir());
   return { descriptor, manifest, config };
 }

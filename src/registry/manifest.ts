@@ -1,17 +1,13 @@
-import { isDigest } from '../image/digest.js';
+import { checkDescriptor as checkImageDescriptor, InvalidManifestError } from '../image/manifest-check.js';
 import { isIndexType, isManifestType } from '../image/media-types.js';
 import type { Descriptor, Index, Manifest } from '../image/types.js';
-import { UserError } from '../errors.js';
+
+export { InvalidManifestError };
 
 /** A parsed manifest or index, told apart by `kind`. */
 export type ParsedManifest =
   | { readonly kind: 'manifest'; readonly mediaType: string; readonly manifest: Manifest }
   | { readonly kind: 'index'; readonly mediaType: string; readonly index: Index };
-
-/** Thrown for manifest bytes that are not a valid OCI/Docker schema 2 manifest or index. */
-export class InvalidManifestError extends UserError {
-  override name = 'InvalidManifestError';
-}
 
 /**
  * Parses manifest bytes fetched under `mediaType` and checks the fields we rely on (schema
@@ -42,16 +38,9 @@ export function parseManifest(bytes: Uint8Array, mediaType: string, where: strin
   throw new InvalidManifestError(`${where}: unsupported manifest media type ${JSON.stringify(declared)}`);
 }
 
+// The one descriptor check of src/image; a registry's older lists may omit a child's mediaType.
 function checkDescriptor(d: unknown, where: string): asserts d is Descriptor {
-  if (typeof d !== 'object' || d === null) throw new InvalidManifestError(`${where}: not a descriptor`);
-  const { digest, size, mediaType } = d as { digest?: unknown; size?: unknown; mediaType?: unknown };
-  if (typeof digest !== 'string' || !isDigest(digest)) {
-    throw new InvalidManifestError(`${where}: unsupported digest ${JSON.stringify(digest)}`);
-  }
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw new InvalidManifestError(`${where}: invalid size ${JSON.stringify(size)}`);
-  }
-  if (mediaType !== undefined && typeof mediaType !== 'string') throw new InvalidManifestError(`${where}: invalid mediaType`);
+  checkImageDescriptor(d, where, { requireMediaType: false });
 }
 
 /** The blobs a manifest needs: its config, then its layers. */

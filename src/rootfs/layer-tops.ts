@@ -1,7 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../image/atomic-file.js';
 import { type Digest, digestHex } from '../image/digest.js';
+import { makeDirs } from '../image/fs-modes.js';
 import type { LayoutStore } from '../image/layout-store.js';
 
 /**
@@ -21,7 +22,7 @@ export async function readLayerTops(store: LayoutStore, digest: Digest): Promise
 /** Records the top-level names a layer touches. */
 export async function writeLayerTops(store: LayoutStore, digest: Digest, tops: Iterable<string>): Promise<void> {
   const file = topsFile(store, digest);
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeDirs(path.dirname(file));
   await writeFileAtomic(file, JSON.stringify([...new Set(tops)].sort()), store.tmpDir());
 }
 

@@ -7,6 +7,7 @@ import type { StoredImage } from '../../image/layout-store.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { examples } from '../options.js';
 import { formatBytes } from '../render/progress.js';
+import { sanitize } from '../render/sanitize.js';
 
 /** `save` and `load`: offline delivery archives. */
 export function registerArchiveCommands(program: Command, globals: () => GlobalOptions): void {
@@ -27,7 +28,7 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
         reporter.emit({ type: 'progress', id: 'save', label: `saving ${flags.output}`, done, total }),
       );
       if (flags.format === 'json') return printJson({ output: flags.output, images: images.map((i) => i.name), ...res });
-      print(`Saved ${images.map((i) => shortName(i.name)).join(', ')} to ${flags.output} (${res.blobs} blobs, ${formatBytes(res.bytes)})`);
+      print(sanitize(`Saved ${images.map((i) => shortName(i.name)).join(', ')} to ${flags.output} (${res.blobs} blobs, ${formatBytes(res.bytes)})`));
     });
 
   program
@@ -41,10 +42,13 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
       const store = await openStore(g);
       const total = await archiveSize(flags.input);
       const reporter = reporterFor(g);
-      const images = await loadArchive(store, createReadStream(flags.input, { highWaterMark: 1 << 20 }), (done) =>
-        reporter.emit({ type: 'progress', id: 'load', label: `loading ${flags.input}`, done, total }),
+      const images = await loadArchive(
+        store,
+        createReadStream(flags.input, { highWaterMark: 1 << 20 }),
+        (done) => reporter.emit({ type: 'progress', id: 'load', label: `loading ${flags.input}`, done, total }),
+        flags.input,
       );
       if (flags.format === 'json') return printJson({ images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest })) });
-      for (const i of images) print(`Loaded ${shortName(i.name)} ${i.descriptor.digest}`);
+      for (const i of images) print(sanitize(`Loaded ${shortName(i.name)} ${i.descriptor.digest}`));
     });
 }

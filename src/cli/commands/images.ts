@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { findImage, inspectImage, listImages, shortName } from '../../image/catalog.js';
 import { formatReference, parseReference } from '../../image/reference.js';
 import { removeImages } from '../../image/remove.js';
-import { type GlobalOptions, openStore, print, printJson } from '../context.js';
+import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { formatBytes } from '../render/progress.js';
+import { sanitize } from '../render/sanitize.js';
 import { table } from '../render/table.js';
 import { examples } from '../options.js';
 
@@ -16,13 +17,16 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .option('-q, --quiet', 'print digests only')
     .addHelpText('after', examples([['List images as JSON', 'sealer images --format json']]))
     .action(async (flags: { format: string; quiet?: boolean }) => {
-      const rows = await listImages(await openStore(globals()));
+      const g = globals();
+      const { rows, skipped } = await listImages(await openStore(g));
+      const reporter = reporterFor(g);
+      for (const s of skipped) reporter.emit({ type: 'warning', text: `skipping image ${JSON.stringify(s.name ?? '(unnamed)')}: ${s.problem}` });
       if (flags.format === 'json') return printJson(rows);
       if (flags.quiet) return print(rows.map((r) => r.digest).join('\n'));
       print(
         table(
           ['IMAGE NAME', 'DIGEST', 'PLATFORMS', 'CREATED', 'SIZE'],
-          rows.map((r) => [r.name, r.digest.slice(7, 19), r.platforms.join(','), r.created.replace(/\.\d+Z$/, 'Z'), formatBytes(r.size)]),
+          rows.map((r) => [r.name, r.digest.slice(7, 19), r.platforms.join(','), r.created.replace(/\.\d+Z$/, 'Z'), formatBytes(r.size)].map((c) => sanitize(c))),
         ),
       );
     });
@@ -48,7 +52,7 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
       const img = await findImage(store, source);
       const name = formatReference(parseReference(target));
       await store.tag(name, img.descriptor);
-      print(`Tagged ${shortName(img.name)} as ${shortName(name)}`);
+      print(sanitize(`Tagged ${shortName(img.name)} as ${shortName(name)}`));
     });
 
   program
@@ -61,7 +65,7 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .action(async (images: string[], flags: { force?: boolean; format: string }) => {
       const res = await removeImages(await openStore(globals()), images, flags.force === true);
       if (flags.format === 'json') return printJson(res);
-      for (const r of res.removed) print(`Untagged: ${shortName(r.name)}`);
+      for (const r of res.removed) print(sanitize(`Untagged: ${shortName(r.name)}`));
       print(`Freed ${formatBytes(res.freedBytes)}`);
     });
 

@@ -1,4 +1,5 @@
 import type { ReportEvent, Reporter } from '../../report/events.js';
+import { safeJson, sanitize } from './sanitize.js';
 
 export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
 
@@ -12,7 +13,7 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
     return {
       emit(e) {
         const plain = e.type === 'step-failed' ? { ...e, error: String((e.error as Error)?.message ?? e.error) } : e;
-        out.write(`${JSON.stringify(plain)}\n`);
+        out.write(`${safeJson(plain, undefined)}\n`);
       },
     };
   }
@@ -48,10 +49,10 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
         case 'log':
           if (e.level === 'debug' && !debug) return;
           printHeader(e.id);
-          out.write(e.id ? `  ${e.text}\n` : `${e.text}\n`);
+          out.write(e.id ? `  ${sanitize(e.text, { keepLines: true })}\n` : `${sanitize(e.text, { keepLines: true })}\n`);
           return;
         case 'warning':
-          out.write(`WARNING: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text}\n`);
+          out.write(sanitize(`WARNING: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text}`, { keepLines: true }) + '\n');
           return;
         case 'progress': {
           // Plain progress: transfers of 1 MiB or more, one line per 10%, so logs stay readable.
@@ -59,7 +60,7 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
           const pct = e.total ? Math.floor((e.done / e.total) * 10) : Math.floor(e.done / (64 << 20));
           if (pct === lastProgress.get(e.id)) return;
           lastProgress.set(e.id, pct);
-          out.write(`${e.label}: ${formatBytes(e.done)}${e.total ? ` / ${formatBytes(e.total)}` : ''}\n`);
+          out.write(`${sanitize(e.label)}: ${formatBytes(e.done)}${e.total ? ` / ${formatBytes(e.total)}` : ''}\n`);
           return;
         }
       }
@@ -68,7 +69,7 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
 }
 
 function oneLine(s: string): string {
-  const flat = s.replace(/\s*\\\n\s*/g, ' ').replace(/\n/g, ' ');
+  const flat = sanitize(s.replace(/\s*\\\n\s*/g, ' ').replace(/\n/g, ' '));
   return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
 }
 

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { ReportEvent, Reporter } from '../../report/events.js';
 import { formatBytes, progressReporter } from './progress.js';
+import { sanitize } from './sanitize.js';
 
 /**
  * Progress on a terminal: transfers as live bars (one per blob in flight), everything else as
@@ -56,5 +57,6 @@ export function ttyReporter(out: NodeJS.WriteStream, debug: boolean): Reporter &
 }
 
 function shorten(label: string): string {
-  return label.length > 40 ? `${label.slice(0, 19)}…${label.slice(-20)}` : label;
+  const safe = sanitize(label);
+  return safe.length > 40 ? `${safe.slice(0, 19)}…${safe.slice(-20)}` : safe;
 }

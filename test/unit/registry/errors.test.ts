@@ -99,9 +99,9 @@ describe('endpoints', () => {
 describe('parseManifest', () => {
   const digest = `sha256:${'a'.repeat(64)}`;
   it('tells manifests from indexes and checks descriptors', () => {
-    const m = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'x', digest, size: 2 }, layers: [] })), MediaType.ociManifest, 'w');
+    const m = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/x', digest, size: 2 }, layers: [] })), MediaType.ociManifest, 'w');
     assert.equal(m.kind, 'manifest');
-    const i = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'x', digest, size: 2 }] })), '', 'w');
+    const i = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/x', digest, size: 2 }] })), '', 'w');
     assert.equal(i.kind, 'index');
     assert.throws(
       () => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ digest: 'md5:x', size: 1 }] })), '', 'w'),
