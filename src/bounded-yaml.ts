@@ -16,7 +16,7 @@ import { UserError } from './errors.js';
  * - aliases: js-yaml shares the anchored value (no copy), so loading stays linear, but anything
  *   that walks the value naively (JSON.stringify, a recursive walk) pays for the expanded tree.
  *   A document whose aliases expand it past `maxExpandedNodes` (and past `expansionFactor` times
- *   its own size), or that contains itself through an alias, is refused.
+ *   its own size), nest it deeper than `maxDepth`, or make it contain itself is refused.
  * Values are YAML 1.2 core types plus merge keys, as Kubernetes reads them (timestamps stay
  * strings). Consumers should still visit a node reached twice only once.
  */
@@ -116,26 +116,39 @@ function loadOne(body: string, limits: YamlLimits): unknown {
 }
 
 /**
- * Refuses a value whose aliases expand it past the limits, or that contains itself. Counts each
- * collection and each scalar in it as a node; each shared collection is counted once (memoised),
- * so this is linear in the value's real size.
+ * Refuses a value whose aliases expand it past the limits, nest it deeper than `maxDepth` (each
+ * anchor may be shallow and still name the one before), or make it contain itself. Counts each
+ * collection and each entry in it as a node; each shared collection is measured once
+ * (memoised), so this is linear in the value's real size, and iterative.
  */
 function checkExpansion(root: unknown, limits: YamlLimits): void {
   if (!isCollection(root)) return;
-  const done = new Map<object, number>();
-  const open = new Set<object>();
-  interface Frame {
+  interface Measure {
+    /** Nodes of the expanded tree. */
+    size: number;
+    /** Collections on the deepest path, this one included. */
+    height: number;
+  }
+  interface Frame extends Measure {
     readonly node: object;
     readonly children: unknown[];
     i: number;
-    expanded: number;
   }
+  const done = new Map<object, Measure>();
+  const open = new Set<object>();
   let distinct = 0;
   const enter = (node: object): Frame => {
     open.add(node);
     const children = Array.isArray(node) ? node : Object.values(node);
     distinct += 1 + children.length;
-    return { node, children, i: 0, expanded: 1 };
+    return { node, children, i: 0, size: 1, height: 1 };
+  };
+  const add = (f: Frame, child: Measure): void => {
+    f.size += child.size;
+    f.height = Math.max(f.height, child.height + 1);
+    if (f.height > limits.maxDepth) {
+      throw new YamlDocumentError(`aliases nest this document deeper than ${limits.maxDepth} levels`, 1, true);
+    }
   };
   const stack: Frame[] = [enter(root)];
   let total = 0;
@@ -143,21 +156,21 @@ function checkExpansion(root: unknown, limits: YamlLimits): void {
     const f = stack[stack.length - 1] as Frame;
     if (f.i < f.children.length) {
       const child = f.children[f.i++];
-      if (!isCollection(child)) f.expanded += 1;
+      if (!isCollection(child)) f.size += 1;
       else if (open.has(child)) throw new YamlDocumentError('an alias refers to a collection that contains it', 1, true);
       else {
-        const size = done.get(child);
-        if (size === undefined) stack.push(enter(child));
-        else f.expanded += size;
+        const measured = done.get(child);
+        if (measured === undefined) stack.push(enter(child));
+        else add(f, measured);
       }
       continue;
     }
     stack.pop();
     open.delete(f.node);
-    done.set(f.node, f.expanded);
+    done.set(f.node, { size: f.size, height: f.height });
     const parent = stack[stack.length - 1];
-    if (parent !== undefined) parent.expanded += f.expanded;
-    else total = f.expanded;
+    if (parent !== undefined) add(parent, f);
+    else total = f.size;
   }
   const cap = Math.max(limits.maxExpandedNodes, limits.expansionFactor * distinct);
   if (total > cap) {

@@ -105,6 +105,12 @@ describe('yamlDocuments: limits', () => {
     assert.equal(v.uses[49], v.big);
   });
 
+  it('refuses a chain of 10,000 shallow anchors that nests the value 10,000 deep', () => {
+    const lines = ['c0: &c0 [x]'];
+    for (let i = 1; i <= 10_000; i++) lines.push(`c${i}: &c${i} [*c${i - 1}]`);
+    assertRefused(only(lines.join('\n')), new RegExp(`aliases nest this document deeper than ${YAML_LIMITS.maxDepth} levels`));
+  });
+
   it('refuses a document that contains itself through an alias', () => {
     assertRefused(only('a: &a [x, *a]\n'), /contains it/);
     assertRefused(only('a: &a {b: {c: *a}}\n'), /contains it/);
