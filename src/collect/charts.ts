@@ -81,8 +81,8 @@ export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promi
       rendered: true,
       ...(opts.envHeuristic !== undefined ? { envHeuristic: opts.envHeuristic } : {}),
     });
-    hits.push(...r.hits);
-    warnings.push(...r.warnings);
+    for (const h of r.hits) hits.push(h);
+    for (const w of r.warnings) warnings.push(w);
   }
   return { hits, warnings };
 }

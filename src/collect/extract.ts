@@ -58,38 +58,93 @@ function isObj(v: unknown): v is Obj {
 /** Returns every image candidate in one decoded document (`List` kinds are opened). */
 export function extractCandidates(doc: unknown, opts: ExtractOptions = {}): Candidate[] {
   const out: Candidate[] = [];
-  visitObject(doc, [], opts.envHeuristic !== false, out);
+  forEachCandidate(doc, opts, (c) => {
+    out.push(c);
+  });
   return out;
 }
 
-function visitObject(doc: unknown, path: NodePath, heur: boolean, out: Candidate[]): void {
-  if (!isObj(doc)) return;
-  const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
-  if (kind?.endsWith('List') && Array.isArray(doc.items)) {
-    doc.items.forEach((item, i) => {
-      visitObject(item, [...path, 'items', i], heur, out);
-    });
-    return;
-  }
-  const podPath = kind !== undefined ? POD_SPEC_PATHS[kind] : undefined;
-  if (podPath === undefined) {
-    walkGeneric(doc, path, heur, out);
-    return;
-  }
-  let spec: unknown = doc;
-  for (const key of podPath) spec = isObj(spec) ? spec[key] : undefined;
-  if (isObj(spec)) podSpecCandidates(spec, [...path, ...podPath], heur, out);
+/** A path as a chain of links to the parent: O(1) per step, turned into an array only for candidates. */
+interface PathLink {
+  readonly parent: PathLink | undefined;
+  readonly key: string | number;
 }
 
-function podSpecCandidates(spec: Obj, path: NodePath, heur: boolean, out: Candidate[]): void {
+function toPath(link: PathLink | undefined, ...tail: (string | number)[]): NodePath {
+  const keys: (string | number)[] = [];
+  for (let l = link; l !== undefined; l = l.parent) keys.push(l.key);
+  return [...keys.reverse(), ...tail];
+}
+
+function child(parent: PathLink | undefined, ...keys: (string | number)[]): PathLink | undefined {
+  let l = parent;
+  for (const key of keys) l = { parent: l, key };
+  return l;
+}
+
+/** A node still to visit: as a document (`List` and workload kinds known) or as any other value. */
+interface Task {
+  readonly node: unknown;
+  readonly at: PathLink | undefined;
+  readonly asObject: boolean;
+}
+
+/**
+ * Calls `emit` with every image candidate of one decoded document, in document order. The walk
+ * is iterative (the input does not choose the stack depth) and visits each collection once: a
+ * value shared through YAML aliases is looked at where it is first reached, however many aliases
+ * name it.
+ */
+export function forEachCandidate(doc: unknown, opts: ExtractOptions, emit: (c: Candidate) => void): void {
+  const walk: Walk = { heur: opts.envHeuristic !== false, seen: new Set<object>(), emit };
+  const stack: Task[] = [{ node: doc, at: undefined, asObject: true }];
+  for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
+    const { node, at } = task;
+    if (!firstVisit(walk, node)) continue;
+    const tasks = task.asObject ? (isObj(node) ? objectTasks(node, at, walk) : []) : genericTasks(node, at, walk);
+    for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i] as Task);
+  }
+}
+
+/** The state of one walk. */
+interface Walk {
+  readonly heur: boolean;
+  /** Collections already visited. */
+  readonly seen: Set<object>;
+  readonly emit: (c: Candidate) => void;
+}
+
+/** True (and remembered) when `node` is a collection not visited yet. */
+function firstVisit(walk: Walk, node: unknown): node is object {
+  if (typeof node !== 'object' || node === null || walk.seen.has(node)) return false;
+  walk.seen.add(node);
+  return true;
+}
+
+/** A top-level object or a `List` item: opens lists, reads workloads' pod specs, walks the rest. */
+function objectTasks(doc: Obj, at: PathLink | undefined, walk: Walk): Task[] {
+  const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
+  const items = doc.items;
+  if (kind?.endsWith('List') && Array.isArray(items)) {
+    return items.map((item, i) => ({ node: item, at: child(at, 'items', i), asObject: true }));
+  }
+  const podPath = kind !== undefined ? POD_SPEC_PATHS[kind] : undefined;
+  if (podPath === undefined) return genericTasks(doc, at, walk);
+  let spec: unknown = doc;
+  for (const key of podPath) spec = isObj(spec) ? spec[key] : undefined;
+  if (isObj(spec) && firstVisit(walk, spec)) podSpecCandidates(spec, child(at, ...podPath), walk);
+  return [];
+}
+
+function podSpecCandidates(spec: Obj, at: PathLink | undefined, walk: Walk): void {
   for (const list of CONTAINER_LISTS) {
     const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
+    if (!Array.isArray(containers) || !firstVisit(walk, containers)) continue;
     containers.forEach((c, i) => {
-      if (!isObj(c)) return;
-      const at = [...path, list, i];
-      out.push({ value: c.image, path: [...at, 'image'], strict: true, container: true });
-      if (heur) envAndArgCandidates(c, at, out);
+      if (!isObj(c) || !firstVisit(walk, c)) return;
+      const path = toPath(at, list, i);
+      walk.emit({ value: c.image, path: [...path, 'image'], strict: true, container: true });
+      if (walk.heur) envAndArgCandidates(c, path, walk.emit);
     });
   }
 }
@@ -97,26 +152,27 @@ function podSpecCandidates(spec: Obj, path: NodePath, heur: boolean, out: Candid
 /**
  * Any other object (a custom resource, a CRD, a ConfigMap): every `image` key whose value is a
  * string (or empty) is a candidate, at any depth. An object with a string `image` and `env` or
- * `args` is treated as a container for the env/args heuristic.
+ * `args` is treated as a container for the env/args heuristic. Returns the children to walk.
  */
-function walkGeneric(node: unknown, path: NodePath, heur: boolean, out: Candidate[]): void {
+function genericTasks(node: object, at: PathLink | undefined, walk: Walk): Task[] {
+  const tasks: Task[] = [];
   if (Array.isArray(node)) {
     node.forEach((v, i) => {
-      walkGeneric(v, [...path, i], heur, out);
+      if (typeof v === 'object' && v !== null) tasks.push({ node: v, at: child(at, i), asObject: false });
     });
-    return;
+    return tasks;
   }
-  if (!isObj(node)) return;
-  const image = node.image;
-  if (typeof image === 'string' || (image === null && 'image' in node)) {
-    out.push({ value: image, path: [...path, 'image'], strict: true, container: false });
-    if (heur && typeof image === 'string') envAndArgCandidates(node, path, out);
+  const obj = node as Obj;
+  const image = obj.image;
+  if (typeof image === 'string' || (image === null && 'image' in obj)) {
+    const path = toPath(at);
+    walk.emit({ value: image, path: [...path, 'image'], strict: true, container: false });
+    if (walk.heur && typeof image === 'string') envAndArgCandidates(obj, path, walk.emit);
   }
-  for (const [key, value] of Object.entries(node)) {
-    if (key !== 'image' || isObj(value) || Array.isArray(value)) {
-      walkGeneric(value, [...path, key], heur, out);
-    }
+  for (const [key, value] of Object.entries(obj)) {
+    if (typeof value === 'object' && value !== null) tasks.push({ node: value, at: child(at, key), asObject: false });
   }
+  return tasks;
 }
 
 /**
@@ -125,15 +181,15 @@ function walkGeneric(node: unknown, path: NodePath, heur: boolean, out: Candidat
  * is taken only when it looks unmistakably like a reference: a `/`, an explicit tag or digest,
  * no `://`, no whitespace, and it parses (checked by the caller, silently).
  */
-export function envAndArgCandidates(container: Obj, path: NodePath, out: Candidate[]): void {
+export function envAndArgCandidates(container: Obj, path: NodePath, emit: (c: Candidate) => void): void {
   const env = container.env;
   if (Array.isArray(env)) {
     env.forEach((e, i) => {
       if (!isObj(e) || !('value' in e)) return;
       const at = [...path, 'env', i, 'value'];
       const named = typeof e.name === 'string' && IMAGE_ENV_NAME.test(e.name);
-      if (named) out.push({ value: e.value, path: at, strict: true, container: false });
-      else if (looksLikeImage(e.value)) out.push({ value: e.value, path: at, strict: false, container: false });
+      if (named) emit({ value: e.value, path: at, strict: true, container: false });
+      else if (looksLikeImage(e.value)) emit({ value: e.value, path: at, strict: false, container: false });
     });
   }
   const args = container.args;
@@ -143,16 +199,16 @@ export function envAndArgCandidates(container: Obj, path: NodePath, out: Candida
     const at = [...path, 'args', i];
     const flag = IMAGE_FLAG.exec(a);
     if (flag?.[1] === '=') {
-      out.push({ value: a.slice(a.indexOf('=') + 1), path: at, strict: true, container: false });
+      emit({ value: a.slice(a.indexOf('=') + 1), path: at, strict: true, container: false });
     } else if (flag !== null) {
       const next = args[i + 1];
       if (typeof next === 'string' && !next.startsWith('-')) {
-        out.push({ value: next, path: [...path, 'args', i + 1], strict: true, container: false });
+        emit({ value: next, path: [...path, 'args', i + 1], strict: true, container: false });
       }
     } else if (!isFlagValue(args, i)) {
       // `--registry-image-default=quay.io/x:v1` style flags: judge the value part.
       const value = a.startsWith('-') && a.includes('=') ? a.slice(a.indexOf('=') + 1) : a;
-      if (looksLikeImage(value)) out.push({ value, path: at, strict: false, container: false });
+      if (looksLikeImage(value)) emit({ value, path: at, strict: false, container: false });
     }
   });
 }

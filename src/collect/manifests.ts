@@ -1,7 +1,7 @@
-import { loadAll } from 'js-yaml';
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { type YamlDocument, yamlDocuments } from '../bounded-yaml.js';
 import { parseReference } from '../image/reference.js';
-import { type Candidate, type ExtractOptions, extractCandidates, type NodePath } from './extract.js';
+import { type Candidate, type ExtractOptions, forEachCandidate, type NodePath } from './extract.js';
 import { listFiles, readRootfsText } from './files.js';
 import {
   type DetectionResult,
@@ -36,82 +36,132 @@ export async function scanManifests(
   for (const file of files) {
     const text = await readRootfsText(rootfs, file);
     const r = detectInYaml(text, file, opts);
-    hits.push(...r.hits);
-    warnings.push(...r.warnings);
+    // One at a time: spreading a million hits into push() overflows the stack.
+    for (const h of r.hits) hits.push(h);
+    for (const w of r.warnings) warnings.push(w);
   }
   return { hits, warnings };
 }
 
 /**
- * Finds the images in a YAML (or JSON) stream of one or more documents. The fast path decodes
- * the whole stream with js-yaml; when that fails, or something must be warned about, the stream
- * is decoded again document by document with `yaml`, so a broken document is reported with its
- * line and the others still count, and every warning names its line.
+ * Above this size a document is not parsed a second time for source positions: its warnings
+ * name the line where it starts (the `yaml` library needs about 80 bytes of memory per byte of
+ * input for positions, where js-yaml needs about 6 for values).
+ */
+const POSITIONS_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Finds the images in a YAML (or JSON) stream of one or more documents. Each document is loaded
+ * with the bounded loader (src/bounded-yaml.ts): a broken or hostile one (too deep, an alias
+ * bomb) is skipped with a warning naming its line, and the others still count. Only a document
+ * with something to warn about is parsed a second time, with `yaml`, for the line of each finding.
  */
 export function detectInYaml(text: string, source: string, opts: ManifestOptions = {}): DetectionResult {
-  let docs: unknown[] | undefined;
-  try {
-    docs = loadAll(text);
-  } catch {
-    docs = undefined;
-  }
-  if (docs !== undefined) {
-    const hits: ImageHit[] = [];
-    let clean = true;
-    for (const doc of docs) {
-      for (const c of extractCandidates(doc, opts)) {
-        const j = judge(c);
-        if (j.problem !== undefined) clean = false;
-        else if (j.reference !== undefined) hits.push({ reference: j.reference, source });
-      }
-    }
-    if (clean) return { hits, warnings: [] };
-  }
-  return detectWithPositions(text, source, opts);
-}
-
-function detectWithPositions(text: string, source: string, opts: ManifestOptions): DetectionResult {
-  const lc = new LineCounter();
   const hits: ImageHit[] = [];
   const warnings: DetectionWarning[] = [];
-  const at = (offset: number, what: string): DetectionWarning =>
-    opts.rendered
-      ? warning(`${what} (rendered from ${templateAt(text, offset)})`, source)
-      : warning(what, source, lc.linePos(offset).line);
-  for (const doc of parseAllDocuments(text, { lineCounter: lc, merge: true })) {
-    const err = doc.errors[0];
-    if (err !== undefined) {
+  // Hits without a line are listed once per reference: a manifest naming one image a million
+  // times yields one hit, not a million.
+  const listed = new Set<string>();
+  for (const doc of yamlDocuments(text)) {
+    if (doc.error !== undefined) {
       // Name the document by where it starts; the message says where the parser gave up.
-      const start = doc.contents?.range?.[0] ?? err.pos[0];
-      warnings.push(at(start, `skipping broken YAML document: ${firstLine(err.message).replace(/:$/, '')}`));
+      const what = doc.error.limit ? 'skipping YAML document' : 'skipping broken YAML document';
+      warnings.push(docWarning(doc, source, opts, `${what}: ${doc.error.message}`));
       continue;
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: -1 });
-    } catch (e) {
-      warnings.push(at(doc.range?.[0] ?? 0, `skipping broken YAML document: ${firstLine(String(e))}`));
-      continue;
-    }
-    for (const c of extractCandidates(value, opts)) {
+    const found: string[] = [];
+    let clean = true;
+    forEachCandidate(doc.value, opts, (c) => {
+      if (!clean) return;
       const j = judge(c);
-      const offset = offsetOf(doc, c.path);
-      if (j.problem !== undefined) {
-        warnings.push(at(offset, `skipping ${formatPath(c.path)}: ${j.problem}`));
-      } else if (j.reference !== undefined) {
-        const line = opts.rendered ? undefined : lc.linePos(offset).line;
-        hits.push(line !== undefined ? { reference: j.reference, source, line } : { reference: j.reference, source });
+      if (j.problem !== undefined) clean = false;
+      else if (j.reference !== undefined && !listed.has(j.reference)) {
+        listed.add(j.reference);
+        found.push(j.reference);
       }
+    });
+    if (clean) {
+      for (const reference of found) hits.push({ reference, source });
+      continue;
     }
+    for (const reference of found) listed.delete(reference);
+    detectWithPositions(doc, source, opts, hits, warnings);
   }
   return { hits, warnings };
+}
+
+/** The findings of a document that has something to warn about, with their lines. */
+function detectWithPositions(
+  doc: YamlDocument,
+  source: string,
+  opts: ManifestOptions,
+  hits: ImageHit[],
+  warnings: DetectionWarning[],
+): void {
+  const lineOf = opts.rendered ? undefined : locator(doc);
+  forEachCandidate(doc.value, opts, (c) => {
+    const j = judge(c);
+    const line = lineOf?.(c.path);
+    if (j.problem !== undefined) {
+      warnings.push(docWarning(doc, source, opts, `skipping ${formatPath(c.path)}: ${j.problem}`, line));
+    } else if (j.reference !== undefined) {
+      hits.push(line !== undefined ? { reference: j.reference, source, line } : { reference: j.reference, source });
+    }
+  });
+}
+
+/** A warning about `doc`: at `line` (default: where it starts), or naming the template of rendered output. */
+function docWarning(doc: YamlDocument, source: string, opts: ManifestOptions, what: string, line?: number): DetectionWarning {
+  return opts.rendered ? warning(`${what} (rendered from ${templateOf(doc)})`, source) : warning(what, source, line ?? doc.line);
+}
+
+/**
+ * Returns a function giving the line of the node at a path in `doc` (or of its nearest ancestor
+ * that exists in the source), or undefined when the document is too big to parse for positions.
+ */
+function locator(doc: YamlDocument): ((path: NodePath) => number) | undefined {
+  if (doc.text.length > POSITIONS_MAX_BYTES) return undefined;
+  const lc = new LineCounter();
+  // The document already passed the bounded loader (depth, merges, aliases), and is not
+  // converted to JS here; uniqueKeys is off because yaml checks it in quadratic time.
+  const parsed = parseDocument(doc.text, { lineCounter: lc, uniqueKeys: false });
+  const keys = new WeakMap<YAMLMap, Map<string, unknown>>();
+  const childOf = (node: unknown, key: string | number): unknown => {
+    if (isSeq(node)) return typeof key === 'number' ? node.items[key] : undefined;
+    if (!isMap(node)) return undefined;
+    let byKey = keys.get(node);
+    if (byKey === undefined) {
+      byKey = new Map();
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (k !== undefined && !byKey.has(k)) byKey.set(k, pair.value);
+      }
+      keys.set(node, byKey);
+    }
+    return byKey.get(String(key));
+  };
+  return (path) => {
+    let node: unknown = parsed.contents;
+    let offset = rangeStart(node) ?? 0;
+    for (const key of path) {
+      node = childOf(node, key);
+      const start = rangeStart(node);
+      if (start === undefined) break;
+      offset = start;
+    }
+    return doc.line + lc.linePos(offset).line - 1;
+  };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return isNode(node) ? node.range?.[0] : undefined;
 }
 
 /** Decides what a candidate is: a reference, a problem worth a warning, or nothing. */
 function judge(c: Candidate): { reference?: string; problem?: string } {
   if (typeof c.value !== 'string') {
     if (c.value === null || c.value === undefined) return c.strict ? { problem: 'empty image value' } : {};
-    return c.container ? { problem: `image is not a string: ${JSON.stringify(c.value)}` } : {};
+    return c.container ? { problem: `image is not a string: ${describe(c.value)}` } : {};
   }
   const value = c.value.trim();
   const why = templateOrEmpty(value);
@@ -124,13 +174,11 @@ function judge(c: Candidate): { reference?: string; problem?: string } {
   }
 }
 
-/** The source offset of the node at `path`, or of its nearest ancestor that has one. */
-function offsetOf(doc: Document, path: NodePath): number {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range !== undefined) return node.range[0];
-  }
-  return doc.range?.[0] ?? 0;
+/** A non-string value, short: a collection may be huge (or shared by many aliases). */
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'a map';
+  return JSON.stringify(value) ?? String(value);
 }
 
 /** `spec.template.spec.containers[0].image` */
@@ -138,14 +186,9 @@ function formatPath(path: NodePath): string {
   return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }
 
-/** The template helm names in the last `# Source: chart/templates/x.yaml` comment before `offset`. */
-function templateAt(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const i = before.lastIndexOf('# Source: ');
+/** The template helm names in the document's `# Source: chart/templates/x.yaml` comment. */
+function templateOf(doc: YamlDocument): string {
+  const i = doc.text.indexOf('# Source: ');
   if (i < 0) return 'the chart';
-  return before.slice(i + '# Source: '.length).split('\n', 1)[0]?.trim() ?? 'the chart';
-}
-
-function firstLine(s: string): string {
-  return (s.split('\n', 1)[0] ?? s).trim();
+  return doc.text.slice(i + '# Source: '.length).split('\n', 1)[0]?.trim() || 'the chart';
 }

@@ -45,10 +45,16 @@ const NO_NAME = `bad substitution: \${...} needs a variable name`;
 const SPECIAL_PARAMS = new Set(['*', '#', '@', '!', '?', '-', '$']);
 const NAME_CHAR = /^[\p{L}\p{N}_]$/u;
 const DIGIT = /^\p{Nd}$/u;
+/**
+ * The deepest `${A:-${B:-...}}` nesting accepted. The lexer recurses once per level, so the
+ * input must not choose the depth; real Kubefiles nest two or three levels.
+ */
+export const MAX_SUBSTITUTION_DEPTH = 64;
 
 class WordLexer {
   private readonly chars: string[];
   private pos = 0;
+  private depth = 0;
 
   constructor(
     text: string,
@@ -170,7 +176,12 @@ class WordLexer {
         `unsupported substitution ${shown}...}: use \${VAR}, \${VAR:-default} or \${VAR:+alternative}`,
       );
     }
+    if (this.depth >= MAX_SUBSTITUTION_DEPTH) {
+      throw new WordSyntaxError(`substitutions nested more than ${MAX_SUBSTITUTION_DEPTH} deep`);
+    }
+    this.depth++;
     const word = this.until('}');
+    this.depth--;
     const value = this.vars.get(name);
     const isSet = colon ? value !== undefined && value !== '' : value !== undefined;
     if (modifier === '-') return isSet ? (value ?? '') : word;

@@ -20,7 +20,12 @@ const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function requireWordSyntax(word: string, what: string): void {
   const reason = checkWord(word);
-  if (reason !== undefined) problem(`${what} ${JSON.stringify(word)}: ${reason}`);
+  if (reason !== undefined) problem(`${what} ${JSON.stringify(shorten(word))}: ${reason}`);
+}
+
+/** A word as shown in a message: a hostile one may be megabytes long. */
+function shorten(word: string): string {
+  return word.length > 80 ? `${word.slice(0, 60)}...` : word;
 }
 
 /**

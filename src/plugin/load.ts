@@ -1,25 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { yamlDocuments } from '../bounded-yaml.js';
 import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { PHASES, type Phase, type Plugin } from './types.js';
 
 /**
  * Reads plugin definitions from YAML text (multi-document; documents of other kinds are ignored).
- * Errors name the source and the document.
+ * Plugins come from base images, so the text is untrusted: it is loaded with the bounded loader
+ * (depth, merge keys and alias expansion limited). Errors name the source and the document.
  */
 export function parsePlugins(text: string, source: string): Plugin[] {
   const plugins: Plugin[] = [];
-  const docs = parseAllDocuments(text);
-  for (const [i, doc] of docs.entries()) {
-    if (doc.errors.length > 0) {
-      throw new UserError(`${source}: document ${i + 1}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
-    }
-    const raw = doc.toJS() as unknown;
+  for (const doc of yamlDocuments(text)) {
+    if (doc.error !== undefined) throw new UserError(`${source}: document ${doc.index}: ${doc.error.message}`);
+    const raw = doc.value;
     if (raw === null || typeof raw !== 'object') continue;
     const obj = raw as { kind?: unknown; metadata?: { name?: unknown }; spec?: Record<string, unknown> };
     if (obj.kind !== 'Plugin') continue;
-    plugins.push(toPlugin(obj, `${source} (document ${i + 1})`));
+    plugins.push(toPlugin(obj, `${source} (document ${doc.index})`));
   }
   return plugins;
 }
@@ -67,7 +65,9 @@ export async function loadPluginDir(dir: string): Promise<Plugin[]> {
   }
   const out: Plugin[] = [];
   // A symlinked plugin file resolves inside `dir`, never to a file of the build host.
-  for (const n of names) out.push(...parsePlugins(await readFile(await resolveInRoot(dir, n), 'utf8'), `plugins/${n}`));
+  for (const n of names) {
+    for (const p of parsePlugins(await readFile(await resolveInRoot(dir, n), 'utf8'), `plugins/${n}`)) out.push(p);
+  }
   return out;
 }
 

@@ -13,7 +13,7 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
     return {
       emit(e) {
         const plain = e.type === 'step-failed' ? { ...e, error: String((e.error as Error)?.message ?? e.error) } : e;
-        out.write(`${safeJson(plain, undefined)}\n`);
+        out.write(`${safeJson(plain, 0)}\n`);
       },
     };
   }

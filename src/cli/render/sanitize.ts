@@ -26,8 +26,9 @@ export function sanitize(s: string, opts: { keepLines?: boolean } = {}): string 
 
 /**
  * JSON for the terminal: JSON.stringify already escapes C0 controls; this also escapes DEL, C1
- * controls and bidi characters as `\uXXXX`, which JSON readers decode to the same value.
+ * controls and bidi characters as `\uXXXX`, which JSON readers decode to the same value. `indent`
+ * 0 gives one line.
  */
-export function safeJson(data: unknown, indent: number | undefined = 2): string {
+export function safeJson(data: unknown, indent = 2): string {
   return JSON.stringify(data, null, indent).replace(UNSAFE_IN_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

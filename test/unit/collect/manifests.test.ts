@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { yamlDocuments } from '../../../src/bounded-yaml.js';
+import { extractCandidates } from '../../../src/collect/extract.js';
 import { detectInYaml, scanManifests } from '../../../src/collect/manifests.js';
 import { formatWarning } from '../../../src/collect/types.js';
 import { fromRepoRoot } from '../../support/repo-root.js';
 
 const refs = (text: string, opts = {}) => detectInYaml(text, 'm.yaml', opts).hits.map((h) => h.reference);
 const warns = (text: string, opts = {}) => detectInYaml(text, 'm.yaml', opts).warnings.map(formatWarning);
+const load = (text: string): unknown => [...yamlDocuments(text)][0]?.value;
 
 describe('detectInYaml', () => {
   it('takes containers, initContainers and ephemeralContainers of every workload kind', () => {
@@ -112,11 +115,12 @@ spec:
   it('reports a broken document with its line and keeps the others', () => {
     const doc = 'kind: Pod\nspec: {containers: [{image: a:1}]}\n---\nkind: Pod\nspec: [\n---\nkind: Pod\nspec: {containers: [{image: b:1}]}\n';
     const r = detectInYaml(doc, 'b.yaml');
+    // Hits of clean documents carry no line: only a document with findings is parsed for positions.
     assert.deepEqual(
       r.hits.map((h) => [h.reference, h.line]),
       [
-        ['a:1', 2],
-        ['b:1', 8],
+        ['a:1', undefined],
+        ['b:1', undefined],
       ],
     );
     assert.equal(r.warnings.length, 1);
@@ -126,8 +130,14 @@ spec:
   it('reads JSON, CRLF, anchors and merge keys', () => {
     assert.deepEqual(refs('{"kind":"Pod","spec":{"containers":[{"image":"a:1"}]}}'), ['a:1']);
     assert.deepEqual(refs('kind: Pod\r\nspec:\r\n  containers:\r\n    - image: a:1\r\n'), ['a:1']);
-    const anchors = 'base: &b {image: "x/y:1"}\nkind: Thing\nspec: {<<: *b, other: *b}\n';
-    assert.deepEqual(refs(anchors), ['x/y:1', 'x/y:1', 'x/y:1']);
+    // `other` is the same node as `base` (an alias, walked once); the merge made a new map.
+    const anchors = 'base: &b {image: "x/y:1"}\nkind: Thing\nspec: {<<: *b, other: *b, more: {image: "x/z:1"}}\n';
+    assert.deepEqual(refs(anchors), ['x/y:1', 'x/z:1'], 'a file lists each reference once');
+    const c = extractCandidates(load(anchors));
+    assert.deepEqual(
+      c.map((x) => x.path.join('.')),
+      ['base.image', 'spec.image', 'spec.more.image'],
+    );
   });
 
   it('names the template of rendered chart output instead of a line', () => {
