@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import { Deadline, type LowSpeedRule } from './deadline.js';
-import { type TimeoutAt, deadlineError, networkError, redactUrl } from './errors.js';
+import { UserError } from '../errors.js';
+import { RegistryError, type TimeoutAt, deadlineError, networkError, redactUrl } from './errors.js';
 import { type Endpoint, type EndpointOptions, resolveEndpoint } from './endpoint.js';
 
 /** Options of a {@link Transport}: where to find registries and how hard to try. */
@@ -117,6 +118,9 @@ export class Transport {
       try {
         res = await this.once(ep, url, req);
       } catch (err) {
+        // A failure of what we send (a corrupt local blob being uploaded) is not the network's.
+        const local = localCause(err);
+        if (local !== undefined) throw local;
         const e = networkError(err, req.domain, req.method, url);
         if (e.kind === 'timeout') throw e;
         if (!e.temporary || attempt >= retries || this.signal?.aborted || req.signal?.aborted) throw e;
@@ -258,4 +262,13 @@ export async function readBytes(res: HttpResponse, limit = 1 << 20): Promise<Buf
 /** True when `status` is one the transport retries. */
 export function isRetryableStatus(status: number): boolean {
   return RETRY_STATUS.has(status);
+}
+
+/** The UserError (not a RegistryError) in `err`'s cause chain: a failure on our side of a request. */
+function localCause(err: unknown): Error | undefined {
+  let cur: unknown = err;
+  for (let i = 0; cur instanceof Error && i < 5; i++, cur = cur.cause) {
+    if (cur instanceof UserError && !(cur instanceof RegistryError)) return cur;
+  }
+  return undefined;
 }

@@ -64,6 +64,8 @@ test('push refuses a swapped store blob: the registry never gets the manifest', 
   const r = await sealer(['push', 'app:v1', target], { root });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`blob ${layer} in the store at ${root} is corrupt`));
+  assert.doesNotMatch(r.stderr, /cannot reach registry/, 'a corrupt local blob is not a network failure');
+  assert.equal(r.stderr.split('is corrupt').length, 2, `the cause is told once: ${r.stderr}`);
   const inspect = spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${target}`]);
   assert.notEqual(inspect.status, 0, 'no manifest was pushed');
 });
