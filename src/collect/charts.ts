@@ -18,6 +18,9 @@ export interface ChartRef {
 export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
   readonly kubeVersion?: string;
   readonly signal?: AbortSignal;
+  /** Per chart: how long helm may run, and how much it may print (defaults in helm.ts). */
+  readonly helmTimeoutMs?: number;
+  readonly helmMaxOutputBytes?: number;
 }
 
 /**
@@ -83,6 +86,8 @@ export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promi
       ...(chart.values !== undefined ? { valuesFile: join(rootfs, chart.values) } : {}),
       ...(opts.kubeVersion !== undefined ? { kubeVersion: opts.kubeVersion } : {}),
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...(opts.helmTimeoutMs !== undefined ? { timeoutMs: opts.helmTimeoutMs } : {}),
+      ...(opts.helmMaxOutputBytes !== undefined ? { maxOutputBytes: opts.helmMaxOutputBytes } : {}),
     });
     const r = detectInYaml(text, chart.path, {
       rendered: true,

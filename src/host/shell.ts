@@ -43,3 +43,26 @@ export function describeCommand(command: Command, env?: Readonly<Record<string, 
   const body = toShell(command);
   return keys.length > 0 ? `${body} (env: ${keys.join(', ')})` : body;
 }
+
+/**
+ * Remote shell text that runs `script` so that it cannot outlive its SSH session: sshd makes the
+ * session's shell a process-group leader, and this shell kills its whole group when sshd passes
+ * it a signal (a channel `signal` request, sent when sealer aborts) or when its parent, the sshd
+ * process of the connection, is gone (sealer killed, the connection lost). The script runs in
+ * the background with stdin passed explicitly (a background job would get /dev/null), so the
+ * trap runs at once instead of after the command; its exit code is the wrapper's.
+ */
+export function tiedToSession(script: string): string {
+  return [
+    "trap 'kill -KILL 0' HUP INT TERM",
+    'exec 3<&0',
+    `{ ${script}\n} <&3 3<&- &`,
+    'c=$!',
+    'exec 3<&-',
+    '(while kill -0 "$PPID" 2>/dev/null; do sleep 1; done; kill -KILL 0) </dev/null >/dev/null 2>&1 &',
+    'w=$!',
+    'wait "$c"; r=$?',
+    'kill "$w" 2>/dev/null',
+    'exit "$r"',
+  ].join('\n');
+}

@@ -77,9 +77,10 @@ function handleChannel(
   const onAbort = (): void => {
     failure = signal?.reason ?? new Error('aborted');
     try {
-      ch.signal('KILL');
+      // The remote wrapper (tiedToSession) kills the command's whole process group on TERM.
+      ch.signal('TERM');
     } catch {
-      // the server may not support signals; closing the channel is enough
+      // A server without signal requests: the wrapper still ends it when the connection closes.
     }
     ch.close();
     finish();

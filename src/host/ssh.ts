@@ -4,7 +4,7 @@ import { type Reporter, nullReporter } from '../report/events.js';
 import { CommandFailedError, HostConnectError } from './errors.js';
 import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
-import { describeCommand, wrapCommand } from './shell.js';
+import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
 import { runOnChannel } from './ssh-channel.js';
 import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
 import { uploadTreeVia } from './tree-upload.js';
@@ -66,7 +66,7 @@ export class SshHost implements Host {
   async execRaw(command: Command, opts: ExecOptions = {}): Promise<RawExecResult> {
     if (this.closed) throw new HostConnectError(this.name, 'closed', 'the connection was closed');
     if (this.lost !== undefined) throw new HostConnectError(this.name, 'closed', `connection lost: ${this.lost}`);
-    const text = wrapCommand(command, opts.env, opts.cwd);
+    const text = tiedToSession(wrapCommand(command, opts.env, opts.cwd));
     const r = await this.limit(() =>
       runOnChannel(this.client, this.name, text, {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),

@@ -8,6 +8,7 @@ import { tempName, writeFileAtomic } from './atomic-file.js';
 import { type BlobStore, DigestMismatchError } from './blob-store.js';
 import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
 import { isIndexType, MediaType } from './media-types.js';
+import { removeStaleTemp } from './owned-temp.js';
 import { pidAlive, pidOfTempName } from './pid-alive.js';
 import { type Descriptor, type Index, REF_NAME_ANNOTATION } from './types.js';
 
@@ -271,12 +272,8 @@ export class LayoutStore implements BlobStore {
   }
 
   private async cleanStaleTemp(): Promise<void> {
-    for (const name of await readdir(this.tmpDir())) {
-      const pid = pidOfTempName(name);
-      if (pid !== undefined && pid !== process.pid && !pidAlive(pid)) {
-        await rm(path.join(this.tmpDir(), name), { recursive: true, force: true });
-      }
-    }
+    // The blob cache's `.incoming-<pid>-*` downloads too (a COLLECT killed midway).
+    for (const dir of [this.tmpDir(), path.join(this.cacheDir(), 'blobs')]) await removeStaleTemp(dir);
   }
 
   private async mustHave(digest: Digest): Promise<void> {

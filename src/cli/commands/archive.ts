@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { addAbortSignal } from 'node:stream';
 import type { Command } from 'commander';
 import { archiveSize, loadArchive } from '../../image/archive-load.js';
 import { saveArchive } from '../../image/archive-save.js';
@@ -25,6 +26,7 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
       const reporter = reporterFor(g);
       const res = await saveArchive(store, images, flags.output, (done, total) =>
         reporter.emit({ type: 'progress', id: 'save', label: `saving ${flags.output}`, done, total }),
+        g.signal,
       );
       if (flags.format === 'json') return printJson({ output: flags.output, images: images.map((i) => i.name), ...res });
       print(`Saved ${images.map((i) => shortName(i.name)).join(', ')} to ${flags.output} (${res.blobs} blobs, ${formatBytes(res.bytes)})`);
@@ -41,7 +43,7 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
       const store = await openStore(g);
       const total = await archiveSize(flags.input);
       const reporter = reporterFor(g);
-      const images = await loadArchive(store, createReadStream(flags.input, { highWaterMark: 1 << 20 }), (done) =>
+      const images = await loadArchive(store, addAbortSignal(g.signal, createReadStream(flags.input, { highWaterMark: 1 << 20 })), (done) =>
         reporter.emit({ type: 'progress', id: 'load', label: `loading ${flags.input}`, done, total }),
       );
       if (flags.format === 'json') return printJson({ images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest })) });

@@ -153,6 +153,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         stateDir: path.join(dataRoot(g), 'clusters'),
         env: kv(flags.env, '-e'),
         reporter: reporterFor(g),
+        signal: g.signal,
       });
       print(`Removed ${res.removed.join(', ') || 'nothing'}`);
     });
@@ -167,7 +168,7 @@ async function runWith(
   const { prepareImage } = await import('./cluster-image.js');
   const reporter = reporterFor(g);
   const store = await openStore(g);
-  const client = lazyRegistryClient(flags, reporter);
+  const client = lazyRegistryClient(flags, reporter, g.signal);
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
     const ssh = { ...(spec.fileSsh ?? {}), ...(await sshSettings(flags, spec.fileSsh)) };
@@ -184,6 +185,7 @@ async function runWith(
       ...(spec.plugins ? { plugins: spec.plugins } : {}),
       stateDir: path.join(dataRoot(g), 'clusters'),
       reporter,
+      signal: g.signal,
     });
     if (flags.format === 'json') return printJson(res);
     print(`Cluster ${spec.clusterName} is up on ${spec.hosts.length} hosts (master0 ${res.master0}); ${res.ran.length} steps run, ${res.skipped.length} already done`);
