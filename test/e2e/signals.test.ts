@@ -86,7 +86,7 @@ describe('save of a large image, killed mid-write', () => {
     let found = '';
     await waitFor('the .partial archive to grow', async () => {
       for (const n of await readdir(out)) {
-        if (n.endsWith('.partial') && (await stat(path.join(out, n)).catch(() => undefined))?.size! > 8 << 20) found = path.join(out, n);
+        if (n.endsWith('.partial') && ((await stat(path.join(out, n)).catch(() => undefined))?.size ?? 0) > 8 << 20) found = path.join(out, n);
       }
       return found !== '';
     });
