@@ -97,7 +97,7 @@ function handleChannel(
     head = Buffer.concat([head, chunk]);
     const nl = head.indexOf(10);
     if (nl < 0 && head.length < 64) return;
-    const line = head.subarray(0, nl < 0 ? 0 : nl).toString('latin1');
+    const line = head.subarray(0, Math.max(nl, 0)).toString('latin1');
     const rest = line.startsWith(PGID_MARKER) ? head.subarray(nl + 1) : head;
     if (line.startsWith(PGID_MARKER)) pgid = Number(line.slice(PGID_MARKER.length)) || undefined;
     head = undefined;
