@@ -35,9 +35,14 @@ export interface CollectOptions {
   /** Ignore files besides the rootfs's `.sealignore` (the build context's). */
   readonly ignoreFiles: readonly string[];
   readonly helm?: string;
+  /** `--helm-timeout` and `--helm-max-output`, per chart (defaults in collect/helm.ts). */
+  readonly helmTimeoutMs?: number;
+  readonly helmMaxOutputBytes?: number;
   readonly env: Readonly<Record<string, string>>;
   /** Only detect: fetch nothing, add no layer. */
   readonly dryRun?: boolean;
+  /** Aborting stops helm (the registry client carries its own signal). */
+  readonly signal?: AbortSignal;
 }
 
 /** What the collection step found and saved. */
@@ -105,6 +110,9 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
     ignoreFiles: [await resolveInRoot(view, '.sealignore'), ...opts.ignoreFiles],
     env: opts.env,
     ...(opts.helm ? { helm: opts.helm } : {}),
+    ...(opts.helmTimeoutMs !== undefined ? { helmTimeoutMs: opts.helmTimeoutMs } : {}),
+    ...(opts.helmMaxOutputBytes !== undefined ? { helmMaxOutputBytes: opts.helmMaxOutputBytes } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
   const registryDir = path.join(view, 'registry');

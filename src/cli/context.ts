@@ -11,6 +11,8 @@ export interface GlobalOptions {
   readonly root?: string;
   readonly progress: ProgressMode;
   readonly debug: boolean;
+  /** Aborted when sealer gets SIGINT, SIGTERM or SIGHUP: every operation stops and cleans up. */
+  readonly signal: AbortSignal;
 }
 
 /** The data root: --root, then SEALER_ROOT, then /var/lib/sealer for root, else XDG data home. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError } from 'commander';
 import { describeError, InternalError, UsageError, UserError } from '../errors.js';
 import { type GlobalOptions, stopProgress } from './context.js';
@@ -13,10 +14,41 @@ import { sanitize } from './render/sanitize.js';
 import { VERSION } from './version.js';
 
 /**
- * The `sealer` command. This file is the only place that reads argv, sets the exit code and
- * turns errors into messages: a UserError prints its chain of causes (exit 1), a UsageError
- * adds the usage (exit 2), anything else is a bug (exit 70, stack shown with --debug).
+ * The `sealer` command. This file is the only place that reads argv, handles process signals,
+ * sets the exit code and turns errors into messages: a UserError prints its chain of causes
+ * (exit 1), a UsageError adds the usage (exit 2), anything else is a bug (exit 70, stack shown
+ * with --debug).
  */
+
+/** Exit codes for a stop by signal (128 + the signal's number, as shells report it). */
+const SIGNAL_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/** The reason the operation was aborted with: sealer got a signal. */
+class Interrupted extends Error {
+  override name = 'Interrupted';
+  constructor(readonly by: StopSignal) {
+    super(`interrupted by ${by}`);
+  }
+}
+
+// One controller for the whole command: its signal reaches every child process, remote command
+// and request, which stop and remove their temp files; a second signal exits at once.
+const interrupt = new AbortController();
+setMaxListeners(0, interrupt.signal);
+let stoppedBy: StopSignal | undefined;
+for (const sig of Object.keys(SIGNAL_EXIT) as StopSignal[]) {
+  process.on(sig, () => {
+    if (stoppedBy !== undefined) {
+      stopProgress();
+      process.exit(SIGNAL_EXIT[sig]);
+    }
+    stoppedBy = sig;
+    if (process.stderr.isTTY) process.stderr.write(`\nsealer: ${sig}, stopping (again to exit at once)\n`);
+    interrupt.abort(new Interrupted(sig));
+  });
+}
+
 const program = new Command('sealer')
   .description('Build, move and run cluster images: a whole Kubernetes delivery in one OCI image')
   .option('--root <dir>', 'data root (default /var/lib/sealer for root, else $XDG_DATA_HOME/sealer; env SEALER_ROOT)')
@@ -30,7 +62,7 @@ const globals = (): GlobalOptions => {
   const o = program.opts<{ root?: string; progress: string; debug?: boolean }>();
   const progress = o.progress;
   if (!['auto', 'plain', 'json', 'quiet'].includes(progress)) throw new UsageError(`--progress must be auto, plain, json or quiet`);
-  return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true };
+  return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true, signal: interrupt.signal };
 };
 
 program
@@ -54,9 +86,15 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   stopProgress();
-  process.exitCode = report(err);
+  if (stoppedBy === undefined) process.exitCode = report(err);
+  else if (process.argv.includes('--debug') || process.argv.includes('-d')) process.stderr.write(`${describeError(err)}\n`);
 } finally {
   stopProgress();
+}
+if (stoppedBy !== undefined) {
+  // Cleanup is done (the command has returned); exit even if a connection still lingers.
+  process.stderr.write(`Error: interrupted by ${stoppedBy}\n`);
+  process.exit(SIGNAL_EXIT[stoppedBy]);
 }
 
 function report(err: unknown): number {

@@ -33,7 +33,8 @@ export class CachedTreeSink implements ImageSink {
       return;
     }
     await mkdir(this.cacheDir, { recursive: true });
-    const tmp = join(this.cacheDir, `.incoming-${randomBytes(8).toString('hex')}`);
+    // Named with our pid: what a killed build leaves is removed by the next store open or prune.
+    const tmp = join(this.cacheDir, `.incoming-${process.pid}-${randomBytes(8).toString('hex')}`);
     const hasher = new DigestingStream();
     try {
       await pipeline(data, hasher, createWriteStream(tmp));

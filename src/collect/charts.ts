@@ -21,6 +21,9 @@ export interface ChartRef {
 export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
   readonly kubeVersion?: string;
   readonly signal?: AbortSignal;
+  /** Per chart: how long helm may run, and how much it may print (defaults in helm.ts). */
+  readonly helmTimeoutMs?: number;
+  readonly helmMaxOutputBytes?: number;
 }
 
 /**
@@ -104,6 +107,8 @@ async function renderConfined(helm: string, rootfs: string, chart: ChartRef, opt
       ...(chart.values !== undefined ? { valuesFile: await resolveInRoot(rootfs, chart.values) } : {}),
       ...(opts.kubeVersion !== undefined ? { kubeVersion: opts.kubeVersion } : {}),
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...(opts.helmTimeoutMs !== undefined ? { timeoutMs: opts.helmTimeoutMs } : {}),
+      ...(opts.helmMaxOutputBytes !== undefined ? { maxOutputBytes: opts.helmMaxOutputBytes } : {}),
     });
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
+import { killProcessGroup } from '../image/process-group.js';
 
 /** Where to look for helm; nothing here reads `process.env`, the CLI passes `env` in. */
 export interface HelmLocateOptions {
@@ -107,12 +108,26 @@ export interface HelmTemplateOptions {
   readonly signal?: AbortSignal;
   /** What the error message calls the chart (default: `chartPath`). */
   readonly label?: string;
+  /** helm is killed after this long (default {@link DEFAULT_HELM_TIMEOUT_MS}); a chart can loop forever. */
+  readonly timeoutMs?: number;
+  /** helm is killed once its output passes this many bytes (default {@link DEFAULT_HELM_MAX_OUTPUT}). */
+  readonly maxOutputBytes?: number;
 }
+
+/** How long one `helm template` may run by default (`build --helm-timeout`). */
+export const DEFAULT_HELM_TIMEOUT_MS = 120_000;
+/** The most rendered output one chart may produce by default (`build --helm-max-output`). */
+export const DEFAULT_HELM_MAX_OUTPUT = 128 << 20;
+/** helm's stderr kept for the error message; the rest is dropped. */
+const MAX_STDERR = 64 << 10;
 
 /**
  * Runs `helm template dryrun CHART` with the chart's default values (plus `valuesFile`) and
  * returns the rendered stream. helm runs with a throw-away HOME and XDG directories, so no user
- * configuration, repository cache or plugin leaks in and nothing is left behind.
+ * configuration, repository cache or plugin leaks in and nothing is left behind. A chart is
+ * untrusted input: helm runs in a process group of its own, killed (with anything it started)
+ * when it passes the timeout or the output cap (a {@link ChartRenderError}) or when `signal`
+ * aborts (rejecting with the signal's reason).
  */
 export async function helmTemplate(
   helm: string,
@@ -134,27 +149,72 @@ export async function helmTemplate(
     const args = ['template', 'dryrun', chartPath, '--namespace', 'default'];
     if (opts.valuesFile !== undefined) args.push('--values', opts.valuesFile);
     if (opts.kubeVersion !== undefined) args.push('--kube-version', opts.kubeVersion);
-    return await run(helm, args, env, label, opts.signal);
+    return await run(helm, args, env, label, {
+      timeoutMs: opts.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS,
+      maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_HELM_MAX_OUTPUT,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } finally {
     await rm(home, { recursive: true, force: true });
   }
 }
 
-function run(
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-  label: string,
-  signal: AbortSignal | undefined,
-): Promise<string> {
+interface RunLimits {
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+  readonly signal?: AbortSignal;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, label: string, limits: RunLimits): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const { signal } = limits;
+    if (signal?.aborted) return reject(signal.reason);
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new ChartRenderError(label, Buffer.concat(err).toString(), e.message)));
+    let outBytes = 0;
+    let errBytes = 0;
+    // Why helm was stopped: a limit (reported as a render error) or the caller's abort.
+    let stopped: { error: unknown } | undefined;
+    const stop = (error: unknown): void => {
+      stopped ??= { error };
+      child.stdout.destroy();
+      killProcessGroup(child.pid);
+    };
+    const seconds = (limits.timeoutMs / 1000).toFixed(limits.timeoutMs % 1000 === 0 ? 0 : 1);
+    const timer = setTimeout(
+      () => stop(new ChartRenderError(label, '', `helm template did not finish within ${seconds}s (raise it with --helm-timeout)`)),
+      limits.timeoutMs,
+    );
+    const onAbort = (): void => stop(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (b: Buffer) => {
+      if (stopped) return;
+      outBytes += b.length;
+      if (outBytes > limits.maxOutputBytes) {
+        out.length = 0;
+        const mib = (limits.maxOutputBytes / (1 << 20)).toFixed(1);
+        stop(new ChartRenderError(label, '', `helm template output passed ${mib} MiB (raise it with --helm-max-output)`));
+        return;
+      }
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errBytes < MAX_STDERR) err.push(b.subarray(0, MAX_STDERR - errBytes));
+      errBytes += b.length;
+    });
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e) => {
+      done();
+      killProcessGroup(child.pid);
+      reject(stopped ? stopped.error : new ChartRenderError(label, Buffer.concat(err).toString(), e.message));
+    });
     child.on('close', (code, sig) => {
+      done();
+      if (stopped) return reject(stopped.error);
       const stderr = Buffer.concat(err).toString();
       if (code === 0) resolve(Buffer.concat(out).toString());
       else reject(new ChartRenderError(label, stderr, `helm template exited with ${code ?? sig}`));

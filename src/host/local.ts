@@ -1,4 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { killProcessGroup } from '../image/process-group.js';
 import { CommandFailedError } from './errors.js';
 import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
@@ -98,8 +99,5 @@ export class LocalHost implements Host {
 
 /** SIGKILLs a child's whole process group (it was spawned detached, as a group leader). */
 function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  execFile('kill', ['-KILL', '--', `-${child.pid}`], (err) => {
-    if (err) child.kill('SIGKILL');
-  });
+  killProcessGroup(child.pid);
 }

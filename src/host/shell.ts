@@ -43,3 +43,32 @@ export function describeCommand(command: Command, env?: Readonly<Record<string, 
   const body = toShell(command);
   return keys.length > 0 ? `${body} (env: ${keys.join(', ')})` : body;
 }
+
+/** The first line a {@link tiedToSession} command writes to stderr, followed by its process group id. */
+export const PGID_MARKER = 'sealer-pgid:';
+
+/**
+ * Remote shell text that runs `script` so that it cannot outlive its SSH session. sshd makes the
+ * session's shell a process-group leader; the shell first reports its group on stderr (a
+ * {@link PGID_MARKER} line the caller strips), so an abort can kill the group over another
+ * channel (OpenSSH refuses channel `signal` requests for root sessions). It kills its whole group
+ * itself when its parent, the sshd process of the connection, is gone (sealer killed, the
+ * connection lost), and on HUP, INT or TERM. The script runs in the background with stdin passed
+ * explicitly (a background job would get /dev/null), so a trap runs at once instead of after the
+ * command; the script's exit code is the wrapper's.
+ */
+export function tiedToSession(script: string): string {
+  return [
+    `echo "${PGID_MARKER}$$" >&2`,
+    "trap 'kill -KILL 0' HUP INT TERM",
+    'exec 3<&0',
+    `{ ${script}\n} <&3 3<&- &`,
+    'c=$!',
+    'exec 3<&-',
+    '(while kill -0 "$PPID" 2>/dev/null; do sleep 1; done; kill -KILL 0) </dev/null >/dev/null 2>&1 &',
+    'w=$!',
+    'wait "$c"; r=$?',
+    'kill "$w" 2>/dev/null',
+    'exit "$r"',
+  ].join('\n');
+}

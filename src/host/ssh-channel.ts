@@ -2,6 +2,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { HostConnectError } from './errors.js';
 import type { ExecOptions } from './host.js';
 import { isReadable, OutputCollector } from './output.js';
+import { PGID_MARKER } from './shell.js';
 
 /** How a command ended on the channel. */
 export interface ChannelResult {
@@ -10,6 +11,15 @@ export interface ChannelResult {
   readonly signal?: string;
   readonly stdout: Buffer;
   readonly stderr: string;
+}
+
+/** Options of {@link runOnChannel}. */
+export interface ChannelOptions extends Pick<ExecOptions, 'stdin' | 'signal' | 'onOutput'> {
+  /**
+   * The command is wrapped by `tiedToSession`: its first stderr line (its process group) is
+   * stripped, and an abort passes that group here to be killed.
+   */
+  readonly killGroup?: (pgid: number) => void;
 }
 
 /**
@@ -21,7 +31,7 @@ export function runOnChannel(
   client: Client,
   hostName: string,
   command: string,
-  opts: Pick<ExecOptions, 'stdin' | 'signal' | 'onOutput'>,
+  opts: ChannelOptions,
 ): Promise<ChannelResult> {
   return new Promise<ChannelResult>((resolve, reject) => {
     const signal = opts.signal;
@@ -42,7 +52,7 @@ export function runOnChannel(
 function handleChannel(
   ch: ClientChannel,
   hostName: string,
-  opts: Pick<ExecOptions, 'stdin' | 'signal' | 'onOutput'>,
+  opts: ChannelOptions,
   resolve: (r: ChannelResult) => void,
   reject: (e: unknown) => void,
 ): void {
@@ -57,6 +67,8 @@ function handleChannel(
   const finish = (): void => {
     if (settled) return;
     settled = true;
+    if (head !== undefined && head.length > 0) out.stderr(head);
+    head = undefined;
     signal?.removeEventListener('abort', onAbort);
     if (isReadable(stdin)) {
       stdin.unpipe(ch);
@@ -74,20 +86,33 @@ function handleChannel(
       });
     }
   };
+  // The wrapper's first stderr line names its process group; until it is read, stderr is held.
+  let pgid: number | undefined;
+  let head: Buffer | undefined = opts.killGroup ? Buffer.alloc(0) : undefined;
+  const onStderr = (chunk: Buffer): void => {
+    if (head === undefined) {
+      out.stderr(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const nl = head.indexOf(10);
+    if (nl < 0 && head.length < 64) return;
+    const line = head.subarray(0, Math.max(nl, 0)).toString('latin1');
+    const rest = line.startsWith(PGID_MARKER) ? head.subarray(nl + 1) : head;
+    if (line.startsWith(PGID_MARKER)) pgid = Number(line.slice(PGID_MARKER.length)) || undefined;
+    head = undefined;
+    if (rest.length > 0) out.stderr(rest);
+  };
   const onAbort = (): void => {
     failure = signal?.reason ?? new Error('aborted');
-    try {
-      ch.signal('KILL');
-    } catch {
-      // the server may not support signals; closing the channel is enough
-    }
+    if (pgid !== undefined) opts.killGroup?.(pgid);
     ch.close();
     finish();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
 
   ch.on('data', (chunk: Buffer) => out.stdout(chunk));
-  ch.stderr.on('data', (chunk: Buffer) => out.stderr(chunk));
+  ch.stderr.on('data', onStderr);
   ch.on('exit', (c: number | null, sig?: string) => {
     if (typeof c === 'number') code = c;
     else exitSignal = sig ?? 'unknown';

@@ -4,7 +4,7 @@ import { type Reporter, nullReporter } from '../report/events.js';
 import { CommandFailedError, HostConnectError } from './errors.js';
 import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
-import { describeCommand, wrapCommand } from './shell.js';
+import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
 import { runOnChannel } from './ssh-channel.js';
 import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
 import { uploadTreeVia } from './tree-upload.js';
@@ -26,6 +26,8 @@ export class SshHost implements Host {
   private readonly limit: LimitFunction;
   private closed = false;
   private lost: string | undefined;
+  /** Kills of aborted commands' process groups still on their way (close waits for them). */
+  private readonly kills = new Set<Promise<void>>();
 
   private constructor(conn: SshConnection, maxChannels: number) {
     this.client = conn.client;
@@ -66,12 +68,13 @@ export class SshHost implements Host {
   async execRaw(command: Command, opts: ExecOptions = {}): Promise<RawExecResult> {
     if (this.closed) throw new HostConnectError(this.name, 'closed', 'the connection was closed');
     if (this.lost !== undefined) throw new HostConnectError(this.name, 'closed', `connection lost: ${this.lost}`);
-    const text = wrapCommand(command, opts.env, opts.cwd);
+    const text = tiedToSession(wrapCommand(command, opts.env, opts.cwd));
     const r = await this.limit(() =>
       runOnChannel(this.client, this.name, text, {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+        killGroup: (pgid) => this.killGroup(pgid),
       }),
     );
     if (r.code !== 0 && !opts.allowFailure) {
@@ -106,9 +109,33 @@ export class SshHost implements Host {
     return writeFileVia(this, remotePath, data, opts.mode, opts.signal);
   }
 
+  /** Kills an aborted command's process group on the host, over a channel of its own. */
+  private killGroup(pgid: number): void {
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      const end = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      try {
+        this.client.exec(`kill -KILL -- -${pgid}`, (err, ch) => {
+          if (err) return end();
+          ch.on('close', end).resume();
+          ch.stderr.resume();
+          ch.end();
+        });
+      } catch {
+        end();
+      }
+    });
+    this.kills.add(done);
+    void done.then(() => this.kills.delete(done));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(this.kills);
     await new Promise<void>((resolve) => {
       if (this.lost !== undefined) return resolve();
       const timer = setTimeout(resolve, 2000);

@@ -8,6 +8,7 @@ import { tempName } from './atomic-file.js';
 import { parseDigest } from './digest.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
 import { MediaType } from './media-types.js';
+import { recordOutsideTemp } from './owned-temp.js';
 import { REF_NAME_ANNOTATION } from './types.js';
 
 /** Progress callback: bytes written so far of the total. */
@@ -17,9 +18,18 @@ export type SaveProgress = (done: number, total: number) => void;
  * Writes images to `file` as an OCI image layout in a tar (what `skopeo inspect
  * oci-archive:FILE:NAME` reads): `oci-layout`, `index.json` naming every image, and each blob
  * once however many images share it. Streamed blob by blob; written to a temp file beside
- * `file` and renamed, so a failed save leaves no half archive.
+ * `file` and renamed, so a failed or aborted save leaves no half archive. The temp file carries
+ * this process's pid and is recorded in the store's tmp, so if the process is killed outright
+ * the next command that opens the store (or `prune`) removes it.
  */
-export async function saveArchive(store: LayoutStore, images: readonly StoredImage[], file: string, onProgress?: SaveProgress): Promise<{ blobs: number; bytes: number }> {
+export async function saveArchive(
+  store: LayoutStore,
+  images: readonly StoredImage[],
+  file: string,
+  onProgress?: SaveProgress,
+  signal?: AbortSignal,
+): Promise<{ blobs: number; bytes: number }> {
+  signal?.throwIfAborted();
   const digests = new Set<string>();
   for (const img of images) for (const hex of await store.reachable(img.descriptor)) digests.add(hex);
   const sorted = [...digests].sort();
@@ -36,8 +46,10 @@ export async function saveArchive(store: LayoutStore, images: readonly StoredIma
     manifests: images.map((i) => ({ ...i.descriptor, annotations: { ...(i.descriptor.annotations ?? {}), [REF_NAME_ANNOTATION]: i.name } })),
   };
   const tmp = tempName(path.dirname(path.resolve(file)), `${path.basename(file)}.partial`);
+  const forget = await recordOutsideTemp(store.tmpDir(), tmp);
   const tar = pack();
-  const write = pipeline(tar as unknown as Readable, createWriteStream(tmp));
+  const sig = signal ? { signal } : {};
+  const write = pipeline(tar as unknown as Readable, createWriteStream(tmp), sig);
   let done = 0;
   try {
     await addBuffer(tar, 'oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
@@ -47,7 +59,7 @@ export async function saveArchive(store: LayoutStore, images: readonly StoredIma
     for (const hex of sorted) {
       const size = sizes.get(hex) ?? 0;
       const entry = tar.entry({ name: `blobs/sha256/${hex}`, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
-      await pipeline(await store.openBlob(parseDigest(`sha256:${hex}`)), entry as unknown as NodeJS.WritableStream);
+      await pipeline(await store.openBlob(parseDigest(`sha256:${hex}`)), entry as unknown as NodeJS.WritableStream, sig);
       done += size;
       onProgress?.(done, total);
     }
@@ -59,6 +71,8 @@ export async function saveArchive(store: LayoutStore, images: readonly StoredIma
     await write.catch(() => {});
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    await forget();
   }
   return { blobs: sorted.length, bytes: total };
 }

@@ -12,6 +12,7 @@ import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from '
 import { FILE_MODE, makeDirs } from './fs-modes.js';
 import { checkDescriptor, checkIndex, checkManifest, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType, MediaType } from './media-types.js';
+import { removeStaleTemp } from './owned-temp.js';
 import { pidAlive, pidOfTempName } from './pid-alive.js';
 import { checkImageName } from './reference.js';
 import { type Descriptor, type Index, REF_NAME_ANNOTATION } from './types.js';
@@ -369,12 +370,8 @@ export class LayoutStore implements BlobStore {
   }
 
   private async cleanStaleTemp(): Promise<void> {
-    for (const name of await readdir(this.tmpDir())) {
-      const pid = pidOfTempName(name);
-      if (pid !== undefined && pid !== process.pid && !pidAlive(pid)) {
-        await rm(path.join(this.tmpDir(), name), { recursive: true, force: true });
-      }
-    }
+    // The blob cache's `.incoming-<pid>-*` downloads too (a COLLECT killed midway).
+    for (const dir of [this.tmpDir(), path.join(this.cacheDir(), 'blobs')]) await removeStaleTemp(dir);
   }
 
   private async openFile(digest: Digest): Promise<FileHandle> {

@@ -9,8 +9,8 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** The pid a temp name made by `tempName` starts with, or undefined. */
+/** The pid a temp name made by `tempName` (or `.incoming-<pid>-…`) starts with, or undefined. */
 export function pidOfTempName(name: string): number | undefined {
-  const m = /^(?:[a-z]+-)?(\d+)-/.exec(name);
+  const m = /^\.?(?:[a-z]+-)?(\d+)-/.exec(name);
   return m ? Number(m[1]) : undefined;
 }

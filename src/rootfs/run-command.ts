@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { killProcessGroup } from '../image/process-group.js';
 
 /** How a RUN's filesystem changes are captured. */
 export type DiffMethod = 'overlay' | 'snapshot';
@@ -68,9 +69,16 @@ export async function probeOverlay(workDir: string): Promise<string | undefined>
   }
 }
 
+/**
+ * Runs the command in a process group of its own; an abort SIGKILLs the whole group (the
+ * command and whatever it started) and rejects with the signal's reason once it is gone.
+ */
 function spawnLogged(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (opts.signal?.aborted) return reject(opts.signal.reason);
+    const child = spawn(cmd, args, { env: { ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const onAbort = (): void => killProcessGroup(child.pid);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const tail: string[] = [];
     let partial = { out: '', err: '' };
     const take = (which: 'out' | 'err') => (chunk: Buffer) => {
@@ -86,8 +94,13 @@ function spawnLogged(cmd: string, args: readonly string[], opts: RunOptions): Pr
     };
     child.stdout.on('data', take('out'));
     child.stderr.on('data', take('err'));
-    child.on('error', (err) => reject(new Error(`starting ${cmd}: ${err.message}`)));
+    child.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new Error(`starting ${cmd}: ${err.message}`));
+    });
     child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) return reject(opts.signal.reason);
       if (partial.out) keep(partial.out);
       if (partial.err) keep(partial.err);
       resolve({ code: code ?? (sig ? 128 : 1), tail });

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { addAbortSignal } from 'node:stream';
 import type { Command } from 'commander';
 import { archiveSize, loadArchive } from '../../image/archive-load.js';
 import { saveArchive } from '../../image/archive-save.js';
@@ -26,6 +27,7 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
       const reporter = reporterFor(g);
       const res = await saveArchive(store, images, flags.output, (done, total) =>
         reporter.emit({ type: 'progress', id: 'save', label: `saving ${flags.output}`, done, total }),
+        g.signal,
       );
       if (flags.format === 'json') return printJson({ output: flags.output, images: images.map((i) => i.name), ...res });
       print(sanitize(`Saved ${images.map((i) => shortName(i.name)).join(', ')} to ${flags.output} (${res.blobs} blobs, ${formatBytes(res.bytes)})`));
@@ -44,7 +46,7 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
       const reporter = reporterFor(g);
       const images = await loadArchive(
         store,
-        createReadStream(flags.input, { highWaterMark: 1 << 20 }),
+        addAbortSignal(g.signal, createReadStream(flags.input, { highWaterMark: 1 << 20 })),
         (done) => reporter.emit({ type: 'progress', id: 'load', label: `loading ${flags.input}`, done, total }),
         flags.input,
       );

@@ -31,6 +31,8 @@ interface BuildFlags {
   image: string[];
   ignoreImage: string[];
   helm?: string;
+  helmTimeout: string;
+  helmMaxOutput: string;
   collect: boolean;
   registryMirror: string[];
 }
@@ -59,6 +61,8 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--image <ref>', 'also collect this image (repeatable)', collect, [])
     .option('--ignore-image <pattern>', 'do not collect images matching this pattern (repeatable; as in .sealignore)', collect, [])
     .option('--helm <path>', 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)')
+    .option('--helm-timeout <seconds>', 'stop rendering a chart with helm after this long', '120')
+    .option('--helm-max-output <MiB>', 'stop rendering a chart whose helm output passes this size', '128')
     .option('--registry-mirror <domain=host>', 'fetch images of DOMAIN from the mirror HOST while collecting (repeatable)', collect, [])
     .option('--no-collect', 'do not collect container images')
     .option('--dry-run', 'list the container images the build would collect, store nothing')
@@ -91,7 +95,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
       const store = await openStore(g);
       const reporter = reporterFor(g);
-      const client = lazyRegistryClient(flags, reporter);
+      const client = lazyRegistryClient(flags, reporter, g.signal);
       const platforms = flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
       const env = hostEnv();
       const collectOpts: CollectOptions | undefined =
@@ -107,6 +111,9 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
               ignore: flags.ignoreImage,
               ignoreFiles: [path.join(contextDir, '.sealignore')],
               ...(flags.helm ?? env.SEALER_HELM ? { helm: flags.helm ?? env.SEALER_HELM } : {}),
+              helmTimeoutMs: positive(flags.helmTimeout, '--helm-timeout') * 1000,
+              helmMaxOutputBytes: positive(flags.helmMaxOutput, '--helm-max-output') * (1 << 20),
+              signal: g.signal,
               env,
               ...(flags.dryRun ? { dryRun: true } : {}),
             };
@@ -128,6 +135,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           ...(collectOpts ? { collect: collectOpts } : {}),
           resolveBase: baseResolver(store, pull, client.get, reporter),
           reporter,
+          signal: g.signal,
         },
         plan,
       ).finally(() => client.close());

@@ -209,6 +209,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         stateDir: path.join(dataRoot(g), 'clusters'),
         env,
         reporter,
+        signal: g.signal,
       });
       print(`Removed ${res.removed.join(', ') || 'nothing'}`);
     });
@@ -233,7 +234,7 @@ async function runWith(
   const reporter = reporterFor(g);
   const ssh = await withPassword(spec.ssh, spec.hosts);
   const store = await openStore(g);
-  const client = lazyRegistryClient(flags, reporter);
+  const client = lazyRegistryClient(flags, reporter, g.signal);
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
     const res = await runCluster({
@@ -249,6 +250,7 @@ async function runWith(
       ...(spec.plugins ? { plugins: spec.plugins } : {}),
       stateDir: path.join(dataRoot(g), 'clusters'),
       reporter,
+      signal: g.signal,
     });
     if (flags.format === 'json') return printJson(res);
     print(`Cluster ${spec.clusterName} is up on ${spec.hosts.length} hosts (master0 ${res.master0}); ${res.ran.length} steps run, ${res.skipped.length} already done`);

@@ -58,7 +58,7 @@ export function registerManifestCommands(program: Command, globals: () => Global
   ).action(async (list: string, destination: string | undefined, flags: RegistryFlags) => {
     const g = globals();
     const reporter = reporterFor(g);
-    const client = await registryClient(flags, reporter);
+    const client = await registryClient(flags, reporter, g.signal);
     const { pushFromStore } = await import('../../registry/store-transfer.js');
     try {
       const dest = parseReference(destination ?? list);

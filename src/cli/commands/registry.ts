@@ -23,7 +23,7 @@ export function registerRegistryCommands(program: Command, globals: () => Global
     .action(async (image: string, flags: RegistryFlags & { platform?: string; allPlatforms?: boolean; format: string }) => {
       const g = globals();
       const reporter = reporterFor(g);
-      const client = await registryClient(flags, reporter);
+      const client = await registryClient(flags, reporter, g.signal);
       try {
         const store = await openStore(g);
         const platforms = flags.allPlatforms ? 'all' : flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
@@ -48,7 +48,7 @@ export function registerRegistryCommands(program: Command, globals: () => Global
     .action(async (image: string, destination: string | undefined, flags: RegistryFlags & { format: string }) => {
       const g = globals();
       const reporter = reporterFor(g);
-      const client = await registryClient(flags, reporter);
+      const client = await registryClient(flags, reporter, g.signal);
       try {
         const store = await openStore(g);
         const dest = parseReference(destination ?? image);
