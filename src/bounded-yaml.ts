@@ -68,6 +68,8 @@ export interface YamlDocument {
   readonly line: number;
   /** Offset of {@link text} in the stream. */
   readonly offset: number;
+  /** 1-based line where {@link text} starts (before any comments leading to its content). */
+  readonly textLine: number;
   /** The document's own text: from its start to the next `---`/`...` line. */
   readonly text: string;
   /** The decoded value (null for an empty document); undefined when {@link error} is set. */
@@ -90,7 +92,7 @@ export function* yamlDocuments(text: string, limits: YamlLimits = YAML_LIMITS): 
   for (const chunk of splitDocuments(text)) {
     index++;
     const body = text.slice(chunk.start, chunk.end);
-    const base = { index, line: chunk.contentLine ?? chunk.line, offset: chunk.start, text: body };
+    const base = { index, line: chunk.contentLine ?? chunk.line, offset: chunk.start, textLine: chunk.line, text: body };
     try {
       const value = loadOne(body, limits);
       yield { ...base, value };

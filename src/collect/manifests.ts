@@ -149,7 +149,7 @@ function locator(doc: YamlDocument): ((path: NodePath) => number) | undefined {
       if (start === undefined) break;
       offset = start;
     }
-    return doc.line + lc.linePos(offset).line - 1;
+    return doc.textLine + lc.linePos(offset).line - 1;
   };
 }
 

@@ -32,7 +32,7 @@ const EXPECTED: Record<string, string[]> = {
 };
 
 const EXPECTED_WARNINGS = [
-  'manifests/broken.yaml:10: skipping broken YAML document: Flow map in block collection must be sufficiently indented and end with a } at line 16, column 1',
+  'manifests/broken.yaml:10: skipping broken YAML document: unexpected end of the stream within a flow collection at line 16, column 1',
   'manifests/junk.yaml:11: skipping spec.template.spec.containers[0].image: template text "{{ .Values.image.repository }}:{{ .Values.image.tag }}"',
   'manifests/junk.yaml:13: skipping spec.template.spec.containers[1].image: empty image value',
   `manifests/junk.yaml:20: skipping spec.image: template text "\${REGISTRY}/widget:1.0"`,
