@@ -71,6 +71,12 @@ export async function openSsh(opts: SshConnectOptions): Promise<SshConnection> {
     ...(opts.password !== undefined ? { password: opts.password } : {}),
     ...(opts.privateKey !== undefined ? { privateKey: opts.privateKey } : {}),
     ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}),
+    // The key before the password, as OpenSSH orders them: with both given, the password is sent
+    // only when the key is refused (ssh2's own order tries the password first).
+    authHandler: [
+      ...(opts.privateKey !== undefined ? (['publickey'] as const) : []),
+      ...(opts.password !== undefined ? (['password'] as const) : []),
+    ],
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
       presented = key;
