@@ -1,15 +1,25 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { describeError } from '../../../src/errors.js';
 import { CommandFailedError, HostConnectError } from '../../../src/host/errors.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { startHosts } from '../../support/hosts.js';
 import { makeTestKey } from '../../support/ssh-keys.js';
+
+const run = promisify(execFile);
+
+/** sshd's log lines so far (the node's sshd logs to the container's output). */
+async function sshdLog(container: string): Promise<string[]> {
+  const { stdout, stderr } = await run('docker', ['logs', container]);
+  return `${stdout}${stderr}`.split(/\r?\n/).filter((l) => l !== '');
+}
 
 test('ssh host: exec, login and connection errors against real sshd containers', async (t) => {
   const set = await startHosts(t, 1);
@@ -105,6 +115,16 @@ test('ssh host: exec, login and connection errors against real sshd containers',
     const byLocked = await SshHost.connect({ ...base, privateKey: locked.privateKey, passphrase: 'pass phrase 1' });
     assert.equal((await byLocked.exec('echo ok')).stdout, 'ok\n');
     await byLocked.close();
+  });
+
+  await t.test('with a key and a password, the key goes first and the password is never sent', async () => {
+    const before = (await sshdLog(node.id)).length;
+    const both = await SshHost.connect({ ...base, privateKey: set.key.privateKey, password: 'never-sent-password-7' });
+    assert.equal((await both.exec('whoami')).stdout, 'root\n');
+    await both.close();
+    const logins = (await sshdLog(node.id)).slice(before).filter((l) => /(Accepted|Failed) \w+ for /.test(l));
+    assert.ok(logins.some((l) => /Accepted publickey for root/.test(l)), logins.join('\n'));
+    assert.ok(!logins.some((l) => /password/.test(l)), `no password attempt: ${logins.join('\n')}`);
   });
 
   await t.test('a wrong password is an auth error that does not echo it', async () => {
