@@ -3,7 +3,7 @@ import type { RegistryClient, RegistryClientOptions } from '../registry/client.j
 import { UsageError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import { hostEnv } from './context.js';
-import { collect } from './options.js';
+import { collect, parseDuration } from './options.js';
 
 /** The flags every command that talks to a registry shares (defined once, as oras does). */
 export interface RegistryFlags {
@@ -76,27 +76,6 @@ export function registryClientOptions(flags: RegistryFlags, reporter: Reporter, 
     reporter,
     ...(signal ? { signal } : {}),
   };
-}
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses a duration the way skopeo's and containerd's flags take one (Go's `1m30s`, `500ms`,
- * `1.5s`); a bare number means seconds. Must be more than zero.
- */
-export function parseDuration(text: string, flag: string): number {
-  const t = text.trim();
-  let ms = 0;
-  if (/^\d+(\.\d+)?$/.test(t)) ms = Number(t) * 1000;
-  else if (/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(t)) {
-    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
-  } else {
-    throw new UsageError(`${flag} wants a duration such as 30s, 2m or 500ms, got ${JSON.stringify(text)}`);
-  }
-  if (!(ms >= 1)) throw new UsageError(`${flag} must be at least 1ms, got ${JSON.stringify(text)}`);
-  // Node's timers take at most 2^31-1 ms (about 24 days); more would silently become 1 ms.
-  if (ms > 2_147_483_647) throw new UsageError(`${flag} must be under 24 days, got ${JSON.stringify(text)}`);
-  return Math.round(ms);
 }
 
 /** Parses a whole number of bytes per second (0 allowed). */

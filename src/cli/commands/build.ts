@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js';
 import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
-import { collect, examples, parseKeyValue, parseTimestamp } from '../options.js';
+import { collect, examples, parseDuration, parseKeyValue, parseTimestamp } from '../options.js';
 import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
 import type { CollectOptions } from '../../build/collect-step.js';
 import type { PullPolicy } from '../../build/base-resolver.js';
@@ -61,7 +61,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--image <ref>', 'also collect this image (repeatable)', collect, [])
     .option('--ignore-image <pattern>', 'do not collect images matching this pattern (repeatable; as in .sealignore)', collect, [])
     .option('--helm <path>', 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)')
-    .option('--helm-timeout <seconds>', 'stop rendering a chart with helm after this long', '120')
+    .option('--helm-timeout <duration>', 'stop rendering a chart with helm after this long (e.g. 90s, 5m; a bare number is seconds)', '120s')
     .option('--helm-max-output <MiB>', 'stop rendering a chart whose helm output passes this size', '128')
     .option('--registry-mirror <domain=host>', 'fetch images of DOMAIN from the mirror HOST while collecting (repeatable)', collect, [])
     .option('--no-collect', 'do not collect container images')
@@ -111,7 +111,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
               ignore: flags.ignoreImage,
               ignoreFiles: [path.join(contextDir, '.sealignore')],
               ...(flags.helm ?? env.SEALER_HELM ? { helm: flags.helm ?? env.SEALER_HELM } : {}),
-              helmTimeoutMs: positive(flags.helmTimeout, '--helm-timeout') * 1000,
+              helmTimeoutMs: parseDuration(flags.helmTimeout, '--helm-timeout'),
               helmMaxOutputBytes: positive(flags.helmMaxOutput, '--helm-max-output') * (1 << 20),
               signal: g.signal,
               env,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDuration, registryClientOptions } from '../../../src/cli/registry-options.js';
+import { parseDuration } from '../../../src/cli/options.js';
+import { registryClientOptions } from '../../../src/cli/registry-options.js';
 import { UsageError } from '../../../src/errors.js';
 import { credentialsAllowed } from '../../../src/registry/auth.js';
 import { LowSpeedGuard, type LowSpeedTrip, formatDuration } from '../../../src/registry/deadline.js';
