@@ -113,6 +113,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
     ...(opts.helmTimeoutMs !== undefined ? { helmTimeoutMs: opts.helmTimeoutMs } : {}),
     ...(opts.helmMaxOutputBytes !== undefined ? { helmMaxOutputBytes: opts.helmMaxOutputBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    scratchDir: ctx.workDir,
   });
   for (const w of detection.warnings) ctx.reporter.emit({ type: 'warning', text: formatWarning(w) });
   const registryDir = path.join(view, 'registry');

@@ -24,6 +24,8 @@ export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
   /** Per chart: how long helm may run, and how much it may print (defaults in helm.ts). */
   readonly helmTimeoutMs?: number;
   readonly helmMaxOutputBytes?: number;
+  /** Where chart copies and helm's HOME are made (default: the OS temp dir); see helm.ts. */
+  readonly scratchDir?: string;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promi
 async function renderConfined(helm: string, rootfs: string, chart: ChartRef, opts: ChartOptions): Promise<string> {
   const resolved = await resolveInRoot(rootfs, chart.path);
   const isDir = (await lstat(resolved)).isDirectory();
-  const scratch = isDir ? await mkdtemp(join(tmpdir(), 'sealer-chart-')) : undefined;
+  const scratch = isDir ? await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'sealer-chart-')) : undefined;
   try {
     const chartPath = scratch !== undefined ? join(scratch, basename(chart.path)) : resolved;
     if (scratch !== undefined) await copyChartConfined(rootfs, chart.path, chartPath);
@@ -109,6 +111,7 @@ async function renderConfined(helm: string, rootfs: string, chart: ChartRef, opt
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       ...(opts.helmTimeoutMs !== undefined ? { timeoutMs: opts.helmTimeoutMs } : {}),
       ...(opts.helmMaxOutputBytes !== undefined ? { maxOutputBytes: opts.helmMaxOutputBytes } : {}),
+      ...(opts.scratchDir !== undefined ? { scratchDir: opts.scratchDir } : {}),
     });
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });

@@ -112,6 +112,11 @@ export interface HelmTemplateOptions {
   readonly timeoutMs?: number;
   /** helm is killed once its output passes this many bytes (default {@link DEFAULT_HELM_MAX_OUTPUT}). */
   readonly maxOutputBytes?: number;
+  /**
+   * Where helm's throw-away HOME is made (default: the OS temp dir). A build passes its work dir,
+   * which the store's sweep removes once its process is gone, so even a SIGKILL leaves nothing.
+   */
+  readonly scratchDir?: string;
 }
 
 /** How long one `helm template` may run by default (`build --helm-timeout`). */
@@ -135,7 +140,7 @@ export async function helmTemplate(
   opts: HelmTemplateOptions = {},
 ): Promise<string> {
   const label = opts.label ?? chartPath;
-  const home = await mkdtemp(join(tmpdir(), 'sealer-helm-'));
+  const home = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'sealer-helm-'));
   try {
     const env: Record<string, string> = { HOME: home };
     for (const [k, sub] of [

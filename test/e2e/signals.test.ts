@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,6 +139,34 @@ test('SIGKILL during COLLECT: the next command removes the .incoming-* download 
   assert.ok(left.some((f) => path.basename(f).startsWith('.incoming-')) && left.some((f) => f.endsWith('-build')), left.join('\n'));
   const pruned = await sealer(['prune'], { root });
   assert.equal(pruned.code, 0, pruned.stderr);
+  assert.deepEqual(await leftovers(root), []);
+});
+
+test('SIGKILL while helm renders: its HOME and chart copy live in the build dir, which prune removes', async (t) => {
+  const root = await tempDir(t);
+  const ctx = await tempDir(t);
+  await writeTree(ctx, {
+    Kubefile: 'FROM scratch\nCOPY charts charts\n',
+    'charts/spin/Chart.yaml': 'apiVersion: v2\nname: spin\nversion: 0.1.0\n',
+    'charts/spin/templates/cm.yaml': '{{- range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n',
+  });
+  const run = start(['build', '-t', 'spin-kill:v1', ctx], { root });
+  let helm: number | undefined;
+  await waitFor('helm to render', () => {
+    helm = processesNaming(root).map((l) => Number.parseInt(l, 10)).find((pid) => /\bhelm\b/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+    return helm !== undefined;
+  });
+  assert.ok(helm !== undefined);
+  t.after(() => {
+    if (helm !== undefined && alive(helm)) process.kill(helm, 'SIGKILL');
+  });
+  assert.equal((await stop(run, 'SIGKILL')).code, 128);
+  // Node has no parent-death signal: the orphaned helm runs on, but everything it uses is in the store's tmp.
+  const home = /(?:^|\0)HOME=([^\0]*)/.exec(readFileSync(`/proc/${helm}/environ`, 'utf8'))?.[1] ?? '';
+  assert.ok(home.startsWith(path.join(root, 'tmp') + path.sep), `helm's HOME ${home} is in the store's tmp`);
+  process.kill(helm, 'SIGKILL');
+  await waitFor('the orphaned helm to end', () => !alive(helm!));
+  assert.equal((await sealer(['prune'], { root })).code, 0);
   assert.deepEqual(await leftovers(root), []);
 });
 
