@@ -12,6 +12,13 @@ import { alive, EXIT_CODE, leftovers, nextCommandWorks, processesNaming, readPid
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+/** A build context whose chart makes `helm template` loop for hours. */
+const LOOPING_CHART_CONTEXT = {
+  Kubefile: 'FROM scratch\nCOPY charts charts\n',
+  'charts/spin/Chart.yaml': 'apiVersion: v2\nname: spin\nversion: 0.1.0\n',
+  'charts/spin/templates/cm.yaml': '{{- range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n',
+};
+
 for (const sig of SIGNALS) {
   test(`${sig} during a RUN: the command's whole process group is killed, exit ${EXIT_CODE[sig]}`, async (t) => {
     const root = await tempDir(t);
@@ -145,11 +152,7 @@ test('SIGKILL during COLLECT: the next command removes the .incoming-* download 
 test('SIGKILL while helm renders: its HOME and chart copy live in the build dir, which prune removes', async (t) => {
   const root = await tempDir(t);
   const ctx = await tempDir(t);
-  await writeTree(ctx, {
-    Kubefile: 'FROM scratch\nCOPY charts charts\n',
-    'charts/spin/Chart.yaml': 'apiVersion: v2\nname: spin\nversion: 0.1.0\n',
-    'charts/spin/templates/cm.yaml': '{{- range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n',
-  });
+  await writeTree(ctx, LOOPING_CHART_CONTEXT);
   const run = start(['build', '-t', 'spin-kill:v1', ctx], { root });
   let helm: number | undefined;
   await waitFor('helm to render', () => {
@@ -173,11 +176,7 @@ test('SIGKILL while helm renders: its HOME and chart copy live in the build dir,
 test('build --helm-timeout: a chart that loops forever fails the build with exit 1 naming the chart, helm gone', async (t) => {
   const root = await tempDir(t);
   const ctx = await tempDir(t);
-  await writeTree(ctx, {
-    Kubefile: 'FROM scratch\nCOPY charts charts\n',
-    'charts/spin/Chart.yaml': 'apiVersion: v2\nname: spin\nversion: 0.1.0\n',
-    'charts/spin/templates/cm.yaml': '{{- range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n',
-  });
+  await writeTree(ctx, LOOPING_CHART_CONTEXT);
   const started = Date.now();
   const r = await sealer(['build', '--helm-timeout', '2s', '-t', 'spin:v1', ctx], { root });
   assert.equal(r.code, 1, r.stderr);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { DigestingStream } from '../../../src/image/digest.js';
@@ -153,25 +153,25 @@ test('whiteouts of "", "." or ".." are refused and delete nothing', async (t) =>
   assert.deepEqual(await readdir(path.join(root, 'a')), ['keep']);
 });
 
-test('a whiteout reached through a symlinked directory deletes inside the root only', async (t) => {
+/** An empty root and, beside it, a canary tree with its fingerprint taken. */
+async function rootBesideCanary(t: TestContext): Promise<{ root: string; canary: string; before: Record<string, string> }> {
   const base = await tempDir(t);
   const root = path.join(base, 'root');
   const canary = path.join(base, 'canary');
   await mkdir(root);
   await writeCanary(canary);
-  const before = fingerprint(canary);
+  return { root, canary, before: fingerprint(canary) };
+}
+
+test('a whiteout reached through a symlinked directory deletes inside the root only', async (t) => {
+  const { root, canary, before } = await rootBesideCanary(t);
   await symlink(canary, path.join(root, 'out'));
   await applyLayer(root, Readable.from(await tarOf([{ name: 'out/.wh.secret.txt' }, { name: 'out/.wh..wh..opq' }])), GZ);
   assert.deepEqual(fingerprint(canary), before);
 });
 
 test('hard links that leave the root, or name nothing in it, are refused', async (t) => {
-  const base = await tempDir(t);
-  const root = path.join(base, 'root');
-  const canary = path.join(base, 'canary');
-  await mkdir(root);
-  await writeCanary(canary);
-  const before = fingerprint(canary);
+  const { root, canary, before } = await rootBesideCanary(t);
   const cases = [
     [{ name: 'h', type: 'link' as const, linkname: '../canary/secret.txt' }],
     [{ name: 'h', type: 'link' as const, linkname: `${canary}/secret.txt` }],
@@ -195,12 +195,7 @@ test('hard links that leave the root, or name nothing in it, are refused', async
 });
 
 test('a placeholder never writes through a symlink planted where it goes', async (t) => {
-  const base = await tempDir(t);
-  const root = path.join(base, 'root');
-  const canary = path.join(base, 'canary');
-  await mkdir(root);
-  await writeCanary(canary);
-  const before = fingerprint(canary);
+  const { root, canary, before } = await rootBesideCanary(t);
   const layer = await tarOf([
     { name: 'registry/data', type: 'symlink', linkname: path.join(canary, 'secret.txt') },
     { name: 'registry/data', body: 'big' },
