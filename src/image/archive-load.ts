@@ -9,7 +9,7 @@ import { tempName } from './atomic-file.js';
 import { type Digest, DigestingStream, digestHex, parseDigest } from './digest.js';
 import { FILE_MODE, makeDirs } from './fs-modes.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
-import { checkDescriptor, checkImageConfig, checkIndex, checkIndexEntries, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { checkDeclaredMediaType, checkDescriptor, checkImageConfig, checkIndex, checkIndexEntries, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import { checkImageName, InvalidReferenceError } from './reference.js';
 import { type Descriptor, REF_NAME_ANNOTATION } from './types.js';
@@ -167,12 +167,18 @@ async function checkReached(desc: Descriptor, where: string, blobs: BlobSource, 
   reached.add(desc.digest);
   if (isIndexType(desc.mediaType)) {
     if (depth >= MAX_INDEX_DEPTH) throw new InvalidManifestError(`${where}: indexes nested more than ${MAX_INDEX_DEPTH} deep`);
-    const index = checkIndex(await readDoc(desc, where, blobs, MAX_MANIFEST_BYTES), `${where}: index ${desc.digest}`);
-    checkDeclared(index.mediaType, desc, where);
+    const index = checkDeclaredMediaType(
+      checkIndex(await readDoc(desc, where, blobs, MAX_MANIFEST_BYTES), `${where}: index ${desc.digest}`),
+      desc,
+      `${where}: ${desc.digest}`,
+    );
     for (const [j, child] of index.manifests.entries()) await checkReached(child, `${where} → manifests[${j}]`, blobs, reached, depth + 1);
   } else if (isManifestType(desc.mediaType)) {
-    const m = checkManifest(await readDoc(desc, where, blobs, MAX_MANIFEST_BYTES), `${where}: manifest ${desc.digest}`);
-    checkDeclared(m.mediaType, desc, where);
+    const m = checkDeclaredMediaType(
+      checkManifest(await readDoc(desc, where, blobs, MAX_MANIFEST_BYTES), `${where}: manifest ${desc.digest}`),
+      desc,
+      `${where}: ${desc.digest}`,
+    );
     await checkBlobSize(m.config, `${where} → config`, blobs);
     checkImageConfig(await readDoc(m.config, `${where} → config`, blobs, MAX_CONFIG_BYTES), `${where} → config ${m.config.digest}`);
     reached.add(m.config.digest);
@@ -192,12 +198,6 @@ async function checkBlobSize(desc: Descriptor, where: string, blobs: BlobSource)
 async function readDoc(desc: Descriptor, where: string, blobs: BlobSource, max: number): Promise<unknown> {
   if (desc.size > max) throw new InvalidManifestError(`${where}: ${desc.digest} is ${desc.size} bytes, more than the ${max} allowed`);
   return parseJsonDocument(await blobs.read(desc.digest, max), max, `${where}: ${desc.digest}`);
-}
-
-function checkDeclared(declared: string | undefined, desc: Descriptor, where: string): void {
-  if (declared !== undefined && declared !== desc.mediaType) {
-    throw new InvalidManifestError(`${where}: ${desc.digest} declares media type ${quote(declared)} but is referenced as ${quote(desc.mediaType)}`);
-  }
 }
 
 /** Untrusted text for a message: JSON-quoted (control characters escaped), at most 100 characters. */

@@ -67,11 +67,11 @@ export function checkDescriptor(d: unknown, where: string, opts: DescriptorCheck
 }
 
 /** Checks an image manifest (OCI or Docker schema 2): schemaVersion 2, a config, a list of layers. */
-export function checkManifest(m: unknown, where: string): Manifest {
+export function checkManifest(m: unknown, where: string, opts: DescriptorCheck = {}): Manifest {
   const obj = checkTop(m, where);
   if (!Array.isArray(obj.layers)) throw new InvalidManifestError(`${where}: manifest without "layers"`);
-  checkDescriptor(obj.config, `${where}: config`);
-  for (const [i, l] of obj.layers.entries()) checkDescriptor(l, `${where}: layers[${i}]`);
+  checkDescriptor(obj.config, `${where}: config`, opts);
+  for (const [i, l] of obj.layers.entries()) checkDescriptor(l, `${where}: layers[${i}]`, opts);
   return obj as unknown as Manifest;
 }
 
@@ -80,6 +80,14 @@ export function checkIndex(x: unknown, where: string, opts: DescriptorCheck = {}
   const entries = checkIndexEntries(x, where);
   for (const [i, d] of entries.entries()) checkDescriptor(d, `${where}: manifests[${i}]`, opts);
   return x as Index;
+}
+
+/** A manifest or index that names its own media type must agree with the descriptor that led to it. */
+export function checkDeclaredMediaType<T extends Manifest | Index>(doc: T, desc: Descriptor, where: string): T {
+  if (doc.mediaType !== undefined && doc.mediaType !== desc.mediaType) {
+    throw new InvalidManifestError(`${where}: declares media type ${JSON.stringify(doc.mediaType)} but is referenced as ${JSON.stringify(desc.mediaType)}`);
+  }
+  return doc;
 }
 
 /**

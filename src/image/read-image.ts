@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { LayoutStore } from './layout-store.js';
-import { checkImageConfig, checkIndex, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { checkDeclaredMediaType, checkImageConfig, checkIndex, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import type { Descriptor, ImageConfig, Index, Manifest, Platform } from './types.js';
 
@@ -53,27 +53,19 @@ export async function readAllPlatforms(store: LayoutStore, desc: Descriptor): Pr
 /** Reads the index `desc` names from the store: verified, size-capped, checked. */
 export async function readStoredIndex(store: LayoutStore, desc: Descriptor): Promise<Index> {
   const where = `index ${desc.digest}`;
-  return checkDeclaredType(checkIndex(await readDocument(store, desc, where), where), desc, where);
+  return checkDeclaredMediaType(checkIndex(await readDocument(store, desc, where), where), desc, where);
 }
 
 /** Reads the image manifest `desc` names from the store: verified, size-capped, checked. */
 export async function readStoredManifest(store: LayoutStore, desc: Descriptor): Promise<Manifest> {
   const where = `manifest ${desc.digest}`;
-  return checkDeclaredType(checkManifest(await readDocument(store, desc, where), where), desc, where);
+  return checkDeclaredMediaType(checkManifest(await readDocument(store, desc, where), where), desc, where);
 }
 
 async function readDocument(store: LayoutStore, desc: Descriptor, where: string): Promise<unknown> {
   const bytes = await store.readBlob(desc.digest, MAX_MANIFEST_BYTES);
   if (bytes.length !== desc.size) throw new InvalidManifestError(`${where}: is ${bytes.length} bytes, its descriptor says ${desc.size}`);
   return parseJsonDocument(bytes, MAX_MANIFEST_BYTES, where);
-}
-
-/** A document that names its own media type must agree with the descriptor that led to it. */
-function checkDeclaredType<T extends Manifest | Index>(doc: T, desc: Descriptor, where: string): T {
-  if (doc.mediaType !== undefined && doc.mediaType !== desc.mediaType) {
-    throw new InvalidManifestError(`${where}: declares media type ${doc.mediaType} but is referenced as ${desc.mediaType}`);
-  }
-  return doc;
 }
 
 function samePlatform(a: Platform, b: Platform): boolean {

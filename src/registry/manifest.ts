@@ -1,4 +1,4 @@
-import { checkDescriptor as checkImageDescriptor, InvalidManifestError } from '../image/manifest-check.js';
+import { checkIndex, checkManifest, InvalidManifestError } from '../image/manifest-check.js';
 import { isIndexType, isManifestType } from '../image/media-types.js';
 import type { Descriptor, Index, Manifest } from '../image/types.js';
 
@@ -24,23 +24,15 @@ export function parseManifest(bytes: Uint8Array, mediaType: string, where: strin
   const obj = json as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown; config?: unknown; layers?: unknown };
   if (obj.schemaVersion !== 2) throw new InvalidManifestError(`${where}: unsupported schemaVersion ${String(obj.schemaVersion)}`);
   const declared = typeof obj.mediaType === 'string' && obj.mediaType !== '' ? obj.mediaType : mediaType;
+  // src/image's checks, lenient where registries are: older lists omit a child's mediaType.
+  const lenient = { requireMediaType: false };
   if (isIndexType(declared) || (declared === '' && Array.isArray(obj.manifests))) {
-    if (!Array.isArray(obj.manifests)) throw new InvalidManifestError(`${where}: index without "manifests"`);
-    for (const [i, d] of obj.manifests.entries()) checkDescriptor(d, `${where}: manifests[${i}]`);
-    return { kind: 'index', mediaType: declared, index: json as Index };
+    return { kind: 'index', mediaType: declared, index: checkIndex(json, where, lenient) };
   }
   if (isManifestType(declared) || (declared === '' && obj.config !== undefined)) {
-    checkDescriptor(obj.config, `${where}: config`);
-    if (!Array.isArray(obj.layers)) throw new InvalidManifestError(`${where}: manifest without "layers"`);
-    for (const [i, d] of obj.layers.entries()) checkDescriptor(d, `${where}: layers[${i}]`);
-    return { kind: 'manifest', mediaType: declared, manifest: json as Manifest };
+    return { kind: 'manifest', mediaType: declared, manifest: checkManifest(json, where, lenient) };
   }
   throw new InvalidManifestError(`${where}: unsupported manifest media type ${JSON.stringify(declared)}`);
-}
-
-// The one descriptor check of src/image; a registry's older lists may omit a child's mediaType.
-function checkDescriptor(d: unknown, where: string): asserts d is Descriptor {
-  checkImageDescriptor(d, where, { requireMediaType: false });
 }
 
 /** The blobs a manifest needs: its config, then its layers. */
