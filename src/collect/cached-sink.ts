@@ -1,9 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { link, lstat, mkdir, rename, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { removeWritten } from '../image/atomic-file.js';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
 import { type Digest, DigestingStream, digestHex } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
@@ -36,14 +37,15 @@ export class CachedTreeSink implements ImageSink {
     // Named with our pid: what a killed build leaves is removed by the next store open or prune.
     const tmp = join(this.cacheDir, `.incoming-${process.pid}-${randomBytes(8).toString('hex')}`);
     const hasher = new DigestingStream();
+    const out = createWriteStream(tmp);
     try {
-      await pipeline(data, hasher, createWriteStream(tmp));
+      await pipeline(data, hasher, out);
       if (hasher.digest() !== expected.digest || hasher.size() !== expected.size) {
         throw new DigestMismatchError(expected.digest, hasher.digest(), expected.size, hasher.size(), 'blob cache');
       }
       await rename(tmp, this.cachePath(expected.digest));
     } finally {
-      await rm(tmp, { force: true });
+      await removeWritten(out, tmp);
     }
     if (!(await this.linkFromCache(expected.digest))) throw new Error(`blob ${expected.digest} vanished from the cache`);
   }

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { refuseSymlinks } from '../confined-path.js';
 import { UserError } from '../errors.js';
+import { removeWritten } from '../image/atomic-file.js';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
 import { type Digest, DigestingStream, digestOf } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
@@ -86,8 +87,9 @@ export class RegistryTreeSink implements ImageSink {
     await mkdir(await this.at(this.tmpDir), { recursive: true });
     const tmp = join(this.tmpDir, `${expected.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
     const check = new DigestingStream(expected.size);
+    const out = createWriteStream(tmp);
     try {
-      await pipeline(data, check, createWriteStream(tmp));
+      await pipeline(data, check, out);
       const got = check.digest();
       if (got !== expected.digest || check.size() !== expected.size) {
         throw new DigestMismatchError(expected.digest, got, expected.size, check.size(), 'registry tree');
@@ -96,7 +98,7 @@ export class RegistryTreeSink implements ImageSink {
       await mkdir(dirname(dest), { recursive: true });
       await rename(tmp, dest);
     } catch (err) {
-      await rm(tmp, { force: true });
+      await removeWritten(out, tmp);
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FILE_MODE } from './fs-modes.js';
@@ -6,6 +7,16 @@ import { FILE_MODE } from './fs-modes.js';
 /** A unique temp-file name inside `dir`, carrying the pid so stale files can be told apart. */
 export function tempName(dir: string, hint: string): string {
   return path.join(dir, `${process.pid}-${randomBytes(6).toString('hex')}-${hint}`);
+}
+
+/**
+ * Removes a temp file written through `out`, once `out` has closed. A pipeline that fails early
+ * rejects before the file stream's own open(2) has run; removing the file then races that open,
+ * which creates it afterwards (seen under load: a stray temp file after a refused blob).
+ */
+export async function removeWritten(out: WriteStream, file: string): Promise<void> {
+  if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+  await rm(file, { force: true });
 }
 
 /**

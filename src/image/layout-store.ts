@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { UserError } from '../errors.js';
-import { tempName, writeFileAtomic } from './atomic-file.js';
+import { removeWritten, tempName, writeFileAtomic } from './atomic-file.js';
 import { type BlobStore, DigestMismatchError } from './blob-store.js';
 import { CorruptBlobError, VerifyingStream } from './blob-verify.js';
 import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
@@ -97,15 +97,16 @@ export class LayoutStore implements BlobStore {
     }
     const tmp = tempName(this.tmpDir(), 'blob');
     const hasher = opts.verifiedUpstream ? new ByteCounter(expected.digest) : new DigestingStream();
+    const out = createWriteStream(tmp, { mode: FILE_MODE });
     try {
-      await pipeline(data, hasher, createWriteStream(tmp, { mode: FILE_MODE }));
+      await pipeline(data, hasher, out);
       if (hasher.digest() !== expected.digest || hasher.size() !== expected.size) {
         throw new DigestMismatchError(expected.digest, hasher.digest(), expected.size, hasher.size(), 'storing blob');
       }
       await chmod(tmp, FILE_MODE);
       await rename(tmp, this.blobPath(expected.digest));
     } finally {
-      await rm(tmp, { force: true });
+      await removeWritten(out, tmp);
     }
   }
 
