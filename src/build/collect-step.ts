@@ -202,6 +202,7 @@ async function presentInTree(
   platforms: CollectOptions['platforms'],
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const wanted = (d: Descriptor) => platforms === 'all' || platforms.some((p) => d.platform !== undefined && platformMatches(p, d.platform));
   // A refusal (a symlink in the tree) stops the build; anything else reads as an empty tree.
   const images = await listTreeImages(registryDir).catch((err: unknown) => {
     if (err instanceof UserError) throw err;
@@ -209,7 +210,6 @@ async function presentInTree(
   });
   for (const img of images) {
     if (!img.complete) continue;
-    const wanted = (d: Descriptor) => platforms === 'all' || platforms.some((p) => d.platform !== undefined && platformMatches(p, d.platform));
     if ((img.absentChildren ?? []).some(wanted)) continue;
     if (img.tag !== undefined) out.set(`${img.repository}:${img.tag}`, img.digest);
     out.set(`${img.repository}@${img.digest}`, img.digest);

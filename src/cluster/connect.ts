@@ -20,7 +20,6 @@ export function settingsFor(spec: ClusterHostSpec, defaults: SshSettings): SshSe
   return layerSsh(defaults, spec.ssh);
 }
 
-
 /**
  * Connects to every host at once. When any fails, the others are closed and one error lists every
  * host that failed and why.

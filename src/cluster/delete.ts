@@ -6,11 +6,11 @@ import { parsePlugins } from '../plugin/load.js';
 import { type PluginHost, runPluginPhase } from '../plugin/run.js';
 import type { Plugin } from '../plugin/types.js';
 import { nullReporter } from '../report/events.js';
-import { closeAll, connectAll, settingsFor } from './connect.js';
+import { closeAll, connectAll } from './connect.js';
 import { checkClusterName, clusterBase, type ClusterState, localStatePath, remoteStatePath, removeLocalState } from './state.js';
 import { removeHostsEntryCommand, stopRegistryCommand } from './steps.js';
 import type { ClusterHost, ClusterHostSpec, ClusterRunRequest } from './types.js';
-import { checkCanLogIn, checkEnvNames, checkPlugins, checkSsh } from './validate.js';
+import { checkCanLogIn, checkClusterInputs } from './validate.js';
 
 /** What `sealer delete` needs: the cluster's hosts and which of them to remove. */
 export interface ClusterDeleteRequest
@@ -47,11 +47,8 @@ export async function deleteCluster(req: ClusterDeleteRequest): Promise<{ remove
     throw new UserError(`${master0Spec.ip} is master0 of ${req.clusterName}; it can only go with the whole cluster (delete -a)`);
   }
   const specs = req.hosts.filter((h) => removeIps.has(h.ip) || h === master0Spec);
-  // Checked before any host is touched.
-  const keys = new Map<unknown, Set<string | undefined>>();
-  for (const h of specs) checkSsh(settingsFor(h, req.ssh), `SSH settings of ${h.ip}`, keys);
-  checkEnvNames(req.env ?? {}, 'env');
-  checkPlugins(req.plugins ?? []);
+  // Checked before any host is touched: the same checks as a run, on the hosts this delete reaches.
+  checkClusterInputs({ clusterName: req.clusterName, hosts: specs, ssh: req.ssh, ...(req.env ? { env: req.env } : {}), ...(req.plugins ? { plugins: req.plugins } : {}) });
   checkCanLogIn(specs, req.ssh);
   const base = clusterBase(req.clusterName);
   const rootfs = `${base}/rootfs`;

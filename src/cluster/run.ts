@@ -66,7 +66,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, req.hosts, master0Spec, registry) };
   const rendered = new Map<string, RenderedFile[]>();
   for (const h of req.hosts) {
-    rendered.set(h.ip, await renderTemplates(req.rootfsDir, manifest, { ...env, ...req.env, ...h.env, SEALER_HOST_IP: h.ip }));
+    rendered.set(h.ip, await renderTemplates(req.rootfsDir, manifest, { ...env, ...h.env, SEALER_HOST_IP: h.ip }));
   }
   const counter = { n: 0 };
   const hosts = await timed(reporter, counter, 'connect', `connecting to ${req.hosts.length} hosts`, () => connectAll(req));

@@ -62,17 +62,20 @@ export function checkPrivateKey(key: string | Buffer, passphrase: string | undef
 }
 
 /**
- * Checks one set of SSH settings (port, user, key). `checked` remembers keys already parsed with
- * a passphrase: an encrypted OpenSSH key takes half a second to open, and hosts share keys.
+ * Keys already parsed, with the passphrases they opened with: an encrypted OpenSSH key takes
+ * half a second to open, hosts share keys, and the CLI and runCluster both check the same ones.
  */
-export function checkSsh(s: SshSettings, where: string, checked = new Map<unknown, Set<string | undefined>>()): void {
+const parsedKeys = new Map<string | Buffer, Set<string | undefined>>();
+
+/** Checks one set of SSH settings (port, user, key). */
+export function checkSsh(s: SshSettings, where: string): void {
   if (s.port !== undefined) checkPort(s.port, where);
   if (s.user !== undefined) checkUser(s.user, where);
   if (s.privateKey !== undefined) {
-    const seen = checked.get(s.privateKey) ?? new Set();
+    const seen = parsedKeys.get(s.privateKey) ?? new Set();
     if (!seen.has(s.passphrase)) checkPrivateKey(s.privateKey, s.passphrase, where);
     seen.add(s.passphrase);
-    checked.set(s.privateKey, seen);
+    parsedKeys.set(s.privateKey, seen);
   }
 }
 
@@ -96,11 +99,10 @@ export function checkClusterInputs(inputs: ClusterInputs): void {
   checkClusterName(inputs.clusterName);
   if (!inputs.hosts.some((h) => h.roles.includes('master'))) throw new UserError('a cluster needs at least one master');
   const seen = new Set<string>();
-  const keys = new Map<unknown, Set<string | undefined>>();
   for (const h of inputs.hosts) {
     if (seen.has(h.ip)) throw new UserError(`host ${h.ip} is given twice`);
     seen.add(h.ip);
-    checkSsh(layerSsh(inputs.ssh, h.ssh), `SSH settings of ${h.ip}`, keys);
+    checkSsh(layerSsh(inputs.ssh, h.ssh), `SSH settings of ${h.ip}`);
     if (h.env) checkEnvNames(h.env, `env of ${h.ip}`);
   }
   checkEnvNames(inputs.env ?? {}, 'env');
