@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import { killProcessGroup } from '../image/process-group.js';
+import { killProcessGroup } from '../process-group.js';
 
 /** Where to look for helm; nothing here reads `process.env`, the CLI passes `env` in. */
 export interface HelmLocateOptions {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { killProcessGroup } from '../image/process-group.js';
+import { killProcessGroup } from '../process-group.js';
 import { CommandFailedError } from './errors.js';
 import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { killProcessGroup } from '../image/process-group.js';
+import { killProcessGroup } from '../process-group.js';
 
 /** How a RUN's filesystem changes are captured. */
 export type DiffMethod = 'overlay' | 'snapshot';
