@@ -49,7 +49,7 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
         case 'log':
           if (e.level === 'debug' && !debug) return;
           printHeader(e.id);
-          out.write(e.id ? `  ${sanitize(e.text, { keepLines: true })}\n` : `${sanitize(e.text, { keepLines: true })}\n`);
+          out.write(`${e.id ? '  ' : ''}${sanitize(e.text, { keepLines: true })}\n`);
           return;
         case 'warning':
           out.write(sanitize(`WARNING: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text}`, { keepLines: true }) + '\n');
