@@ -1,11 +1,11 @@
 import { link, rm } from 'node:fs/promises';
-import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, tagImage } from '../build/build.js';
-import { baseResolver } from '../build/base-resolver.js';
-import type { BuildPlan } from '../build/plan.js';
+import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, tagImage } from '../builder/build.js';
+import { baseResolver } from '../builder/base-resolver.js';
+import type { BuildPlan } from '../builder/plan.js';
 import { tempName } from '../image/atomic-file.js';
 import { parseDigest } from '../image/digest.js';
 import { LayoutStore } from '../image/layout-store.js';
-import type { ExecuteResult } from '../build/execute.js';
+import type { ExecuteResult } from '../builder/execute.js';
 import type { BuildMode } from './types.js';
 
 /**

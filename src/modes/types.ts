@@ -1,5 +1,5 @@
-import type { BuildPlan } from '../build/plan.js';
-import type { BuildRequest, BuildResult } from '../build/build.js';
+import type { BuildPlan } from '../builder/plan.js';
+import type { BuildRequest, BuildResult } from '../builder/build.js';
 
 /** The build modes sealer users know. */
 export const MODE_NAMES = ['lite', 'local', 'container', 'cloud'] as const;

@@ -11,9 +11,9 @@ import { fromRepoRoot } from '../support/repo-root.js';
  */
 const ALLOWED: Record<string, readonly string[]> = {
   cli: ['*'],
-  modes: ['build', 'image', 'registry', 'collect', 'host', 'infra', 'plugin', 'report', 'kubefile', 'rootfs', 'cluster'],
+  modes: ['builder', 'image', 'registry', 'collect', 'host', 'infra', 'plugin', 'report', 'kubefile', 'rootfs', 'cluster'],
   cluster: ['host', 'plugin', 'image', 'registry', 'rootfs', 'report'],
-  build: ['kubefile', 'rootfs', 'collect', 'plugin', 'image', 'registry', 'host', 'infra', 'report'],
+  builder: ['kubefile', 'rootfs', 'collect', 'plugin', 'image', 'registry', 'host', 'infra', 'report'],
   kubefile: [],
   image: [],
   registry: ['image', 'report'],

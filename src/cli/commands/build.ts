@@ -7,8 +7,8 @@ import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseDuration, parseKeyValue, parseTimestamp } from '../options.js';
 import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
-import type { CollectOptions } from '../../build/collect-step.js';
-import type { PullPolicy } from '../../build/base-resolver.js';
+import type { CollectOptions } from '../../builder/collect-step.js';
+import type { PullPolicy } from '../../builder/base-resolver.js';
 
 interface BuildFlags {
   tag: string[];
@@ -86,8 +86,8 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
       const pull = oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy;
       const { modeByName } = await import('../../modes/index.js');
-      const { loadPlan } = await import('../../build/build.js');
-      const { baseResolver } = await import('../../build/base-resolver.js');
+      const { loadPlan } = await import('../../builder/build.js');
+      const { baseResolver } = await import('../../builder/base-resolver.js');
       const mode = modeByName(flags.mode);
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);

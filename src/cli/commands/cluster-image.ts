@@ -1,4 +1,4 @@
-import { baseResolver } from '../../build/base-resolver.js';
+import { baseResolver } from '../../builder/base-resolver.js';
 import { readClusterMeta } from '../../image/cluster-labels.js';
 import type { LayoutStore } from '../../image/layout-store.js';
 import type { RegistryClient } from '../../registry/client.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planBuild } from '../../../src/build/plan.js';
+import { planBuild } from '../../../src/builder/plan.js';
 import { parseKubefile } from '../../../src/kubefile/index.js';
 
 const plan = (text: string, args: Record<string, string> = {}) => planBuild(parseKubefile(text), new Map(Object.entries(args)));
