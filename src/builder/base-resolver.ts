@@ -6,7 +6,7 @@ import { convertSealerImage, isSealerImageConfig } from '../image/sealer-v08.js'
 import type { Platform } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Reporter } from '../report/events.js';
-import type { BaseResolver } from './build.js';
+import type { BaseResolver } from './options.js';
 
 /** When FROM pulls its image: docker's and buildah's `--pull` policies. */
 export type PullPolicy = 'missing' | 'always' | 'never';

@@ -4,45 +4,14 @@ import { UserError } from '../errors.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import { MediaType } from '../image/media-types.js';
 import { formatReference, parseReference } from '../image/reference.js';
-import type { LoadedImage } from '../image/read-image.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { parseKubefile } from '../kubefile/index.js';
-import type { Reporter } from '../report/events.js';
-import { nullReporter } from '../report/events.js';
-import type { Compression } from '../rootfs/compression.js';
-import type { DiffMethod } from '../rootfs/run-command.js';
 import { baseResolver } from './base-resolver.js';
-import type { CollectOptions } from './collect-step.js';
+import { dryRun } from './dry-run.js';
 import { type ExecuteResult, executeBuild } from './execute.js';
+import type { BuildMode } from './mode.js';
+import type { BuildOptions } from './options.js';
 import { type BuildPlan, planBuild } from './plan.js';
-
-/** Finds (pulling when the policy says so) a base image for a platform. */
-export type BaseResolver = (reference: string, platform: Platform) => Promise<{ name: string; image: LoadedImage }>;
-
-export interface BuildRequest {
-  readonly store: LayoutStore;
-  readonly contextDir: string;
-  /** The Kubefile path; default `<context>/Kubefile` (or `kubefile`). */
-  readonly kubefile?: string;
-  /** Names to tag the result with, as the user wrote them. */
-  readonly tags: readonly string[];
-  readonly buildArgs: ReadonlyMap<string, string>;
-  readonly noCache: boolean;
-  readonly compression: Compression;
-  readonly compressionLevel?: number;
-  readonly timestamp?: number;
-  /** One image per platform; several make an OCI index. */
-  readonly platforms: readonly Platform[];
-  readonly diffMethod: DiffMethod | 'auto';
-  readonly hostEnv: Readonly<Record<string, string>>;
-  readonly mode: string;
-  /** Container image collection (lite: static detection); absent: none. */
-  readonly collect?: CollectOptions;
-  /** How FROM finds images that are not `scratch`; default: the local store only. */
-  readonly resolveBase?: BaseResolver;
-  readonly reporter?: Reporter;
-  readonly signal?: AbortSignal;
-}
 
 /** A finished build: the image (an index when several platforms were built) and its names. */
 export interface BuildResult {
@@ -52,7 +21,7 @@ export interface BuildResult {
 }
 
 /** Reads and parses the Kubefile, and binds it to the build args. */
-export async function loadPlan(req: Pick<BuildRequest, 'contextDir' | 'kubefile' | 'buildArgs'>): Promise<BuildPlan> {
+export async function loadPlan(req: Pick<BuildOptions, 'contextDir' | 'kubefile' | 'buildArgs'>): Promise<BuildPlan> {
   const ctx = await stat(req.contextDir).catch(() => undefined);
   if (!ctx?.isDirectory()) throw new UserError(`build context ${req.contextDir} is not a directory`);
   const file = req.kubefile ?? (await firstExisting([path.join(req.contextDir, 'Kubefile'), path.join(req.contextDir, 'kubefile')]));
@@ -68,27 +37,26 @@ export async function loadPlan(req: Pick<BuildRequest, 'contextDir' | 'kubefile'
   return planBuild(kubefile, req.buildArgs);
 }
 
-/** Builds one platform of a cluster image into the store (before collection and tagging). */
-export async function buildImage(req: BuildRequest, plan: BuildPlan, platform: Platform): Promise<ExecuteResult> {
-  const reporter = req.reporter ?? nullReporter;
-  const base = plan.base === 'scratch' ? undefined : await (req.resolveBase ?? baseResolver(req.store, 'never'))(plan.base, platform);
-  return executeBuild(plan, {
-    store: req.store,
-    contextDir: req.contextDir,
-    ...(base ? { base } : {}),
-    platform,
-    compression: req.compression,
-    ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
-    noCache: req.noCache,
-    ...(req.timestamp !== undefined ? { timestamp: req.timestamp } : {}),
-    diffMethod: req.diffMethod,
-    hostEnv: req.hostEnv,
-    mode: req.mode,
-    // Each platform's image holds its own platform's container images (unless --all-platforms).
-    ...(req.collect ? { collect: { ...req.collect, platforms: req.collect.platforms === 'all' ? 'all' : [platform] } } : {}),
-    reporter,
-    ...(req.signal ? { signal: req.signal } : {}),
-  });
+/**
+ * The one build entry point: executes the plan against the mode for each platform, combines
+ * the platforms into an index when there are several, and tags the result. A dry run detects
+ * the images of the first platform in a throwaway store and names nothing.
+ */
+export async function build(plan: BuildPlan, opts: BuildOptions, mode: BuildMode): Promise<BuildResult> {
+  mode.check?.(opts);
+  if (opts.collect?.dryRun) return dryRun(plan, opts, mode);
+  for (const w of plan.warnings) opts.reporter?.emit({ type: 'warning', text: w });
+  const platforms: ExecuteResult[] = [];
+  for (const p of opts.platforms) platforms.push(await buildPlatform(plan, opts, mode, p));
+  const descriptor = await combinePlatforms(opts.store, platforms);
+  const names = await tagImage(opts.store, descriptor, opts.tags);
+  return { descriptor, names, platforms };
+}
+
+/** Builds one platform of a cluster image into the store (not tagged). */
+export async function buildPlatform(plan: BuildPlan, opts: BuildOptions, mode: BuildMode, platform: Platform): Promise<ExecuteResult> {
+  const base = plan.base === 'scratch' ? undefined : await (opts.resolveBase ?? baseResolver(opts.store, 'never'))(plan.base, platform);
+  return executeBuild(plan, opts, { platform, mode, ...(base ? { base } : {}) });
 }
 
 /**

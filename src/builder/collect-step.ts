@@ -10,7 +10,6 @@ import type { Descriptor, Platform } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { platformMatches } from '../registry/platform.js';
 import type { Reporter } from '../report/events.js';
-import type { Compression } from '../rootfs/compression.js';
 import type { LayerEntry } from '../rootfs/entry.js';
 import { applyLayer } from '../rootfs/extract.js';
 import { readLayerTops, writeLayerTops } from '../rootfs/layer-tops.js';
@@ -45,6 +44,16 @@ export interface CollectOptions {
   readonly signal?: AbortSignal;
 }
 
+/** An image found by watching what runs, pinned to the digest that ran when it is known. */
+export interface PinnedImage {
+  /** Normalised the docker way (`docker.io/library/nginx:1.25`). */
+  readonly reference: string;
+  /** The manifest digest that ran. */
+  readonly digest?: string;
+  /** Where it was seen (`pod ns/name`, `runtime docker container x`). */
+  readonly sources: readonly string[];
+}
+
 /** What the collection step found and saved. */
 export interface CollectOutcome {
   readonly cached: boolean;
@@ -61,7 +70,6 @@ interface StepContext {
   readonly parentKey: string;
   readonly layers: readonly Descriptor[];
   readonly noCache: boolean;
-  readonly compression: Compression;
   readonly timestamp?: number;
   readonly fixed: string | undefined;
   readonly reporter: Reporter;
@@ -76,14 +84,14 @@ const BIG = 1 << 20;
  * makes the new registry files one layer. Keyed like any step (parent + options), so an
  * unchanged rebuild neither unpacks nor fetches anything.
  */
-export async function collectStep(ctx: StepContext, opts: CollectOptions): Promise<CollectOutcome> {
+export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned: readonly PinnedImage[] = []): Promise<CollectOutcome> {
   // The context's ignore files are not in the rootfs, so the parent key does not cover them.
   const ignoreTexts = await Promise.all(opts.ignoreFiles.map((f) => readFile(f, 'utf8').catch(() => '')));
   const key = StepCache.key(
     ctx.parentKey,
     'COLLECT',
     // v2: multi-arch indexes are kept as published (v1 rewrote them); p is this image's platform.
-    JSON.stringify({ v: 2, p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing, f: ignoreTexts }),
+    JSON.stringify({ v: 2, p: opts.platforms, x: opts.extraImages, i: opts.ignore, s: opts.skipMissing, f: ignoreTexts, ...(pinned.length ? { h: pinned } : {}) }),
   );
   const cache = new StepCache(ctx.store);
   const hit = ctx.noCache || opts.dryRun ? undefined : await cache.get(key);
@@ -104,7 +112,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
     if (!tops) await writeLayerTops(ctx.store, layer.digest, seen.tops);
   }
   const detection = await detectImages(view, {
-    images: opts.extraImages,
+    images: [...opts.extraImages, ...pinned.map(pinnedReference)],
     ignore: opts.ignore,
     // Every path into the view is resolved inside it: the base image's symlinks never reach the host.
     ignoreFiles: [await resolveInRoot(view, '.sealignore'), ...opts.ignoreFiles],
@@ -181,6 +189,11 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions): Promi
     created,
     note: `${images.length} images, ${mb} MiB fetched${saved.skipped.length ? `, ${saved.skipped.length} skipped` : ''}`,
   };
+}
+
+/** A harvested image as a reference: pinned to the digest that ran (`repo:tag@sha256:...`). */
+function pinnedReference(p: PinnedImage): string {
+  return p.digest && !p.reference.includes('@') ? `${p.reference}@${p.digest}` : p.reference;
 }
 
 /** The parts of the rootfs detection reads; big registry blobs only need to exist. */

@@ -1,108 +1,51 @@
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { Reporter } from '../report/events.js';
-import type { LayerEntry } from '../rootfs/entry.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
-import { type DiffMethod, probeOverlay, type RunResult, runInOverlay, runInPlace } from '../rootfs/run-command.js';
-import { entriesFromUpper } from '../rootfs/overlay-diff.js';
-import { diffSinceSnapshot, takeSnapshot } from '../rootfs/snapshot-diff.js';
-import type { ExecuteOptions } from './execute.js';
-import type { ImageState } from './image-state.js';
 import type { PlannedStep } from './plan.js';
 import { StepCache } from './step-cache.js';
-import type { WorkRootfs } from './work-rootfs.js';
-
-interface RunEnv {
-  readonly state: ImageState;
-  readonly rootfs: WorkRootfs;
-  readonly cache: StepCache;
-  readonly parentKey: string;
-  readonly fixed: string | undefined;
-  readonly workDir: string;
-  readonly id: string;
-}
-
-const overlayVerdict = new Map<string, Promise<string | undefined>>();
+import type { StepEnv } from './step-env.js';
+import type { StepResult } from './step-result.js';
 
 /**
- * Runs a RUN step on the build host with the rootfs as its working directory, ARGs and ENVs
- * exported and the rootfs `bin/` first on PATH, and turns what it changed into a layer.
- * Changes are captured through an overlay upper dir when overlayfs can be mounted, otherwise
- * by diffing snapshots of the tree; either way a RUN that changed files yields a layer with
- * those files, and one that changed nothing says so (no silently empty layers).
+ * A RUN: the mode runs it where its steps run (lite: the build host's rootfs; live modes: the
+ * cluster's rootfs on master0) and reports what changed; the change becomes a layer, applied
+ * to the build host's rootfs. A RUN that changed nothing says so (no silently empty layers).
  */
-export async function runStep(
-  step: Extract<PlannedStep, { kind: 'RUN' }>,
-  opts: ExecuteOptions & { reporter: Reporter },
-  env: RunEnv,
-): Promise<{ cached: boolean; key: string; note?: string }> {
+export async function runStep(step: Extract<PlannedStep, { kind: 'RUN' }>, env: StepEnv): Promise<StepResult> {
+  const { opts } = env;
   const key = StepCache.key(env.parentKey, 'RUN', JSON.stringify(step.command), JSON.stringify(step.env));
-  const hit = opts.noCache ? undefined : await env.cache.get(key);
+  const hit = opts.noCache || !env.session.cachesRuns ? undefined : await env.cache.get(key);
   if (hit) {
     if (hit.layer) await env.rootfs.applyIfMade(hit.layer.descriptor);
-    env.state.addLayerStep(hit.layer && { descriptor: hit.layer.descriptor, diffId: hit.layer.diffId }, step.text, env.fixed ?? hit.created);
-    return { cached: true, key };
+    return { layer: hit.layer && { descriptor: hit.layer.descriptor, diffId: hit.layer.diffId }, created: env.fixed ?? hit.created, cached: true, key };
   }
-  const method = await chooseMethod(opts, env.workDir);
-  const root = await env.rootfs.path();
   const argv = step.command.form === 'shell' ? ['/bin/sh', '-c', step.command.text] : [...step.command.argv];
-  const runOpts = {
-    rootfs: root,
+  const changes = await env.session.run({
     argv,
-    env: { ...opts.hostEnv, ...Object.fromEntries(step.env) },
-    onLine: (line: string) => opts.reporter.emit({ type: 'log', id: env.id, level: 'info', text: line }),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  };
-  let entries: LayerEntry[];
-  let result: RunResult;
-  const runDir = path.join(env.workDir, `run-${env.id}`);
+    env: Object.fromEntries(step.env),
+    id: env.id,
+    location: step.location,
+    onLine: (line) => env.reporter.emit({ type: 'log', id: env.id, level: 'info', text: line }),
+  });
   try {
-    if (method === 'overlay') {
-      const ran = await runInOverlay(runOpts, runDir);
-      result = ran.result;
-      entries = result.code === 0 ? await entriesFromUpper(ran.upper) : [];
-    } else {
-      const before = await takeSnapshot(root);
-      result = await runInPlace(runOpts);
-      entries = result.code === 0 ? await diffSinceSnapshot(root, before) : [];
-    }
-    if (result.code !== 0) {
+    if (changes.code !== 0) {
       const loc = step.location;
-      throw new UserError(
-        `${loc.file}:${loc.startLine}: RUN failed with exit code ${result.code}${result.tail.length ? `:\n  ${result.tail.slice(-10).join('\n  ')}` : ''}`,
-      );
+      const tail = changes.tail.slice(-10);
+      throw new UserError(`${loc.file}:${loc.startLine}: RUN failed with exit code ${changes.code}${tail.length ? `:\n  ${tail.join('\n  ')}` : ''}`);
     }
     const created = env.fixed ?? new Date().toISOString();
-    if (entries.length === 0) {
-      await env.cache.put(key, { layer: null, created });
-      env.state.addLayerStep(null, step.text, created);
-      return { cached: false, key, note: 'no filesystem changes' };
+    if (changes.entries.length === 0) {
+      if (env.session.cachesRuns) await env.cache.put(key, { layer: null, created });
+      return { layer: null, created, cached: false, key, note: 'no filesystem changes' };
     }
-    const layer = await writeLayerBlob(opts.store, entries, {
+    const layer = await writeLayerBlob(opts.store, changes.entries, {
       compression: opts.compression,
       ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
       ...(opts.timestamp !== undefined ? { clampMtime: opts.timestamp } : {}),
     });
-    // The snapshot method changed the rootfs in place; an overlay upper still has to be applied.
-    if (method === 'overlay') await env.rootfs.applyIfMade(layer.descriptor);
-    await env.cache.put(key, { layer, created });
-    env.state.addLayerStep({ descriptor: layer.descriptor, diffId: layer.diffId }, step.text, created);
-    return { cached: false, key, note: `${method} diff, ${entries.length} entries` };
+    if (!changes.inWorkRootfs) await env.rootfs.applyIfMade(layer.descriptor);
+    if (env.session.cachesRuns) await env.cache.put(key, { layer, created });
+    return { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, created, cached: false, key, note: `${changes.note}, ${changes.entries.length} entries` };
   } finally {
-    await rm(runDir, { recursive: true, force: true });
+    await changes.dispose();
   }
-}
-
-async function chooseMethod(opts: ExecuteOptions & { reporter: Reporter }, workDir: string): Promise<DiffMethod> {
-  if (opts.diffMethod !== 'auto') return opts.diffMethod;
-  let verdict = overlayVerdict.get(opts.store.root);
-  if (!verdict) {
-    verdict = probeOverlay(path.join(workDir, 'probe'));
-    overlayVerdict.set(opts.store.root, verdict);
-  }
-  const reason = await verdict;
-  if (reason === undefined) return 'overlay';
-  opts.reporter.emit({ type: 'log', level: 'info', text: `overlayfs unavailable (${reason}); capturing RUN changes by snapshot diff` });
-  return 'snapshot';
 }

@@ -1,6 +1,10 @@
+import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
 import { liteMode } from './lite.js';
-import { type BuildMode, MODE_NAMES, type ModeName } from './types.js';
+
+/** The build modes sealer users know. */
+export const MODE_NAMES = ['lite', 'local', 'container', 'cloud'] as const;
+export type ModeName = (typeof MODE_NAMES)[number];
 
 const IMPLEMENTED: Partial<Record<ModeName, BuildMode>> = { lite: liteMode };
 
@@ -16,6 +20,3 @@ export function modeByName(name: string): BuildMode {
   if (!mode) throw new UserError(`build mode ${name} is not available in this version of sealer yet; use --mode lite`);
   return mode;
 }
-
-export type { BuildMode, ModeName } from './types.js';
-export { MODE_NAMES } from './types.js';

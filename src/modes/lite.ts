@@ -1,51 +1,81 @@
-import { link, rm } from 'node:fs/promises';
-import { type BaseResolver, type BuildRequest, type BuildResult, buildImage, combinePlatforms, tagImage } from '../builder/build.js';
-import { baseResolver } from '../builder/base-resolver.js';
-import type { BuildPlan } from '../builder/plan.js';
-import { tempName } from '../image/atomic-file.js';
-import { parseDigest } from '../image/digest.js';
-import { LayoutStore } from '../image/layout-store.js';
-import type { ExecuteResult } from '../builder/execute.js';
-import type { BuildMode } from './types.js';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildMode, BuildSession, RunChanges, RunRequest, SessionContext } from '../builder/mode.js';
+import type { LayerEntry } from '../rootfs/entry.js';
+import { entriesFromUpper } from '../rootfs/overlay-diff.js';
+import { type DiffMethod, probeOverlay, runInOverlay, runInPlace } from '../rootfs/run-command.js';
+import { diffSinceSnapshot, takeSnapshot } from '../rootfs/snapshot-diff.js';
 
 /**
  * lite: COPY and RUN happen on the build host against the assembled rootfs, no cluster is
- * started, and container images are found statically in the rootfs.
+ * started, CMDs are only recorded, and container images are found statically in the rootfs.
  */
 export const liteMode: BuildMode = {
   name: 'lite',
-  async build(req, plan) {
-    if (req.collect?.dryRun) return dryRun(req, plan);
-    const platforms: ExecuteResult[] = [];
-    for (const w of plan.warnings) req.reporter?.emit({ type: 'warning', text: w });
-    for (const p of req.platforms) platforms.push(await buildImage(req, plan, p));
-    const descriptor = await combinePlatforms(req.store, platforms);
-    const names = await tagImage(req.store, descriptor, req.tags);
-    return { descriptor, names, platforms };
+  async open(ctx) {
+    return new LiteSession(ctx);
   },
 };
 
-/**
- * Runs the steps against a throwaway store under the data root's tmp (the base image's blobs
- * hard-linked in), detects the images, and leaves nothing behind: nothing pulled, nothing named.
- */
-async function dryRun(req: BuildRequest, plan: BuildPlan): Promise<BuildResult> {
-  const scratch = await LayoutStore.open(tempName(req.store.tmpDir(), 'dryrun'));
-  try {
-    const resolveBase = req.resolveBase ?? baseResolver(req.store, 'never');
-    const linked: BaseResolver = async (reference, platform) => {
-      const base = await resolveBase(reference, platform);
-      for (const hex of await req.store.reachable(base.image.descriptor)) {
-        const d = parseDigest(`sha256:${hex}`);
-        if (await req.store.hasBlob(d)) await link(req.store.blobPath(d), scratch.blobPath(d)).catch(() => {});
-      }
-      return base;
+const overlayVerdict = new Map<string, Promise<string | undefined>>();
+
+class LiteSession implements BuildSession {
+  readonly cachesRuns = true;
+  constructor(private readonly ctx: SessionContext) {}
+
+  /**
+   * Runs the command with the rootfs as its working directory, the CLI's env plus ARGs and ENVs,
+   * and the rootfs `bin/` first on PATH. Changes are captured through an overlay upper dir when
+   * overlayfs can be mounted, otherwise by diffing snapshots of the tree (changed in place).
+   */
+  async run(req: RunRequest): Promise<RunChanges> {
+    const { opts, workDir } = this.ctx;
+    const method = await this.chooseMethod();
+    const root = await this.ctx.rootfs.path();
+    const runOpts = {
+      rootfs: root,
+      argv: req.argv,
+      env: { ...opts.hostEnv, ...req.env },
+      onLine: req.onLine,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     };
-    const platform = req.platforms[0];
-    if (!platform) throw new Error('no platform to build');
-    const result = await buildImage({ ...req, store: scratch, resolveBase: linked }, plan, platform);
-    return { descriptor: result.descriptor, names: [], platforms: [result] };
-  } finally {
-    await rm(scratch.root, { recursive: true, force: true });
+    const runDir = path.join(workDir, `run-${req.id}`);
+    const dispose = () => rm(runDir, { recursive: true, force: true });
+    try {
+      let entries: LayerEntry[] = [];
+      if (method === 'overlay') {
+        const ran = await runInOverlay(runOpts, runDir);
+        if (ran.result.code === 0) entries = await entriesFromUpper(ran.upper);
+        return { code: ran.result.code, tail: ran.result.tail, entries, inWorkRootfs: false, note: 'overlay diff', dispose };
+      }
+      const before = await takeSnapshot(root);
+      const result = await runInPlace(runOpts);
+      if (result.code === 0) entries = await diffSinceSnapshot(root, before);
+      return { code: result.code, tail: result.tail, entries, inWorkRootfs: true, note: 'snapshot diff', dispose };
+    } catch (err) {
+      await dispose();
+      throw err;
+    }
+  }
+
+  async copied(): Promise<void> {}
+  async cmd(): Promise<void> {}
+  async harvest() {
+    return [];
+  }
+  async close(): Promise<void> {}
+
+  private async chooseMethod(): Promise<DiffMethod> {
+    const { opts, workDir, reporter } = this.ctx;
+    if (opts.diffMethod !== 'auto') return opts.diffMethod;
+    let verdict = overlayVerdict.get(opts.store.root);
+    if (!verdict) {
+      verdict = probeOverlay(path.join(workDir, 'probe'));
+      overlayVerdict.set(opts.store.root, verdict);
+    }
+    const reason = await verdict;
+    if (reason === undefined) return 'overlay';
+    reporter.emit({ type: 'log', level: 'info', text: `overlayfs unavailable (${reason}); capturing RUN changes by snapshot diff` });
+    return 'snapshot';
   }
 }

@@ -86,7 +86,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
       const pull = oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy;
       const { modeByName } = await import('../../modes/index.js');
-      const { loadPlan } = await import('../../builder/build.js');
+      const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
       const mode = modeByName(flags.mode);
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
@@ -117,7 +117,8 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
               env,
               ...(flags.dryRun ? { dryRun: true } : {}),
             };
-      const result = await mode.build(
+      const result = await build(
+        plan,
         {
           store,
           contextDir,
@@ -131,13 +132,12 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
           platforms,
           diffMethod,
           hostEnv: env,
-          mode: mode.name,
           ...(collectOpts ? { collect: collectOpts } : {}),
           resolveBase: baseResolver(store, pull, client.get, reporter),
           reporter,
           signal: g.signal,
         },
-        plan,
+        mode,
       ).finally(() => client.close());
       if (flags.dryRun) {
         const images = result.platforms[0]?.images ?? [];
