@@ -172,7 +172,7 @@ async function runOne(step: PlannedStep, env: StepEnv, state: ImageState): Promi
       for (const [k, v] of step.pairs) state.labels.set(k, v);
       return 'config';
     case 'CMD':
-      await env.session.cmd(step.command, env.id);
+      await env.session.cmd({ command: step.command, env: { ...state.args }, id: env.id });
       state.cmds.push(step.command);
       return 'config';
     case 'COPY':

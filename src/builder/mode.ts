@@ -42,7 +42,7 @@ export interface BuildSession {
   /** A COPY layer was added to the image: make its files visible where the steps run. */
   copied(layer: Descriptor): Promise<void>;
   /** A CMD: lite only records it; live modes also run it against the cluster. */
-  cmd(command: string, id: string): Promise<void>;
+  cmd(req: CmdRequest): Promise<void>;
   /** Images found by watching what runs (live modes), after the steps. */
   harvest(): Promise<readonly PinnedImage[]>;
   /** Releases everything the session made; called once, also after a failure. */
@@ -57,6 +57,14 @@ export interface RunRequest {
   readonly id: string;
   readonly location: SourceRange;
   readonly onLine: (line: string) => void;
+}
+
+/** A CMD as a mode runs it. */
+export interface CmdRequest {
+  readonly command: string;
+  /** The image's ARG values so far (as `run` exports them to CMDs). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly id: string;
 }
 
 /** What a RUN did. */

@@ -19,6 +19,8 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Sees output as it arrives (for streaming logs); output is still collected. */
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** False: stdout only goes to `onOutput` (a stream too big to hold), the result's stdout is empty. */
+  readonly keepStdout?: boolean;
   /** When true a non-zero exit is returned in `code` instead of thrown. */
   readonly allowFailure?: boolean;
 }

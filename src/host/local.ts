@@ -31,7 +31,7 @@ export class LocalHost implements Host {
         detached: true,
         ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
       });
-      const out = new OutputCollector(opts.onOutput);
+      const out = new OutputCollector(opts.onOutput, undefined, opts.keepStdout ?? true);
       let failure: unknown;
       const onAbort = (): void => {
         failure ??= opts.signal?.reason ?? new Error('aborted');

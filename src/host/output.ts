@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-/** Keeps a command's output: all of stdout, the last `tailBytes` of stderr. */
+/** Keeps a command's output: all of stdout (unless it is only streamed), the last `tailBytes` of stderr. */
 export class OutputCollector {
   private readonly out: Buffer[] = [];
   private err: Buffer[] = [];
@@ -9,10 +9,11 @@ export class OutputCollector {
   constructor(
     private readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void,
     private readonly tailBytes = 256 * 1024,
+    private readonly keepStdout = true,
   ) {}
 
   stdout(chunk: Buffer): void {
-    this.out.push(chunk);
+    if (this.keepStdout) this.out.push(chunk);
     this.onOutput?.('stdout', chunk);
   }
 

@@ -14,7 +14,7 @@ export interface ChannelResult {
 }
 
 /** Options of {@link runOnChannel}. */
-export interface ChannelOptions extends Pick<ExecOptions, 'stdin' | 'signal' | 'onOutput'> {
+export interface ChannelOptions extends Pick<ExecOptions, 'stdin' | 'signal' | 'onOutput' | 'keepStdout'> {
   /**
    * The command is wrapped by `tiedToSession`: its first stderr line (its process group) is
    * stripped, and an abort passes that group here to be killed.
@@ -56,7 +56,7 @@ function handleChannel(
   resolve: (r: ChannelResult) => void,
   reject: (e: unknown) => void,
 ): void {
-  const out = new OutputCollector(opts.onOutput);
+  const out = new OutputCollector(opts.onOutput, undefined, opts.keepStdout ?? true);
   let code: number | undefined;
   let exitSignal: string | undefined;
   let failure: unknown;

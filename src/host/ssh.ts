@@ -74,6 +74,7 @@ export class SshHost implements Host {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+        ...(opts.keepStdout !== undefined ? { keepStdout: opts.keepStdout } : {}),
         killGroup: (pgid) => this.killGroup(pgid),
       }),
     );

@@ -1,22 +1,58 @@
 import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
+import { containerProvider } from '../infra/container.js';
+import { localProvider } from '../infra/local.js';
 import { liteMode } from './lite.js';
+import { liveMode } from './live/live-mode.js';
 
 /** The build modes sealer users know. */
 export const MODE_NAMES = ['lite', 'local', 'container', 'cloud'] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
-const IMPLEMENTED: Partial<Record<ModeName, BuildMode>> = { lite: liteMode };
+/** What the live modes take from the command line. */
+export interface ModeFlags {
+  readonly masters: number;
+  readonly nodes: number;
+  /** `--node-image` (container). */
+  readonly nodeImage?: string;
+  /** `--node-network`: more Docker networks the node containers join (container). */
+  readonly nodeNetworks: readonly string[];
+  readonly privileged: boolean;
+  readonly waitTimeoutMs: number;
+  readonly keepCluster: boolean;
+  readonly kubeconfig?: string;
+}
 
 /**
  * The mode of that name. An unknown name is a usage error listing the valid ones, never a quiet
  * fallback to lite (sealer v0.7's switch falls back; v0.8 ignores -m entirely).
  */
-export function modeByName(name: string): BuildMode {
+export function modeByName(name: string, flags: ModeFlags): BuildMode {
   if (!(MODE_NAMES as readonly string[]).includes(name)) {
     throw new UsageError(`unknown build mode ${JSON.stringify(name)}: valid modes are ${MODE_NAMES.join(', ')}`);
   }
-  const mode = IMPLEMENTED[name as ModeName];
-  if (!mode) throw new UserError(`build mode ${name} is not available in this version of sealer yet; use --mode lite`);
-  return mode;
+  const live = {
+    waitTimeoutMs: flags.waitTimeoutMs,
+    keepCluster: flags.keepCluster,
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+  };
+  switch (name as ModeName) {
+    case 'lite':
+      return liteMode;
+    case 'local':
+      if (flags.masters !== 1 || flags.nodes !== 0) throw new UsageError('-m local builds on the build host alone: --masters and --nodes are for -m container');
+      return liveMode('local', { ...live, provider: localProvider(), nodes: { masters: 1, nodes: 0 } });
+    case 'container':
+      return liveMode('container', {
+        ...live,
+        provider: containerProvider({
+          ...(flags.nodeImage ? { image: flags.nodeImage } : {}),
+          networks: flags.nodeNetworks,
+          privileged: flags.privileged,
+        }),
+        nodes: { masters: flags.masters, nodes: flags.nodes },
+      });
+    case 'cloud':
+      throw new UserError('build mode cloud is not available in this version of sealer yet; use -m lite, local or container');
+  }
 }

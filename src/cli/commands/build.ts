@@ -35,6 +35,14 @@ interface BuildFlags {
   helmMaxOutput: string;
   collect: boolean;
   registryMirror: string[];
+  masters: string;
+  nodes: string;
+  nodeImage?: string;
+  nodeNetwork: string[];
+  privileged?: boolean;
+  waitTimeout: string;
+  keepCluster?: boolean;
+  kubeconfig?: string;
 }
 
 /** `sealer build`: Kubefile + context → cluster image in the local store. */
@@ -46,7 +54,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('-t, --tag <name>', 'name of the image (repeatable)', collect, [])
     .option('-f, --file <path>', 'Kubefile path (default: CONTEXT/Kubefile)')
     .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect, [])
-    .option('-m, --mode <mode>', 'build mode: lite, local, container or cloud', 'lite')
+    .option('-m, --mode <mode>', 'build mode: lite, local or container (see "Build modes" below)', 'lite')
     .option('--platform <os/arch[,...]>', 'target platform(s); several make a multi-arch index')
     .option('--no-cache', 'do not use the build cache')
     .option('--pull <policy>', 'pull the base image: missing, always or never', 'missing')
@@ -65,6 +73,14 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--helm-max-output <MiB>', 'stop rendering a chart whose helm output passes this size', '128')
     .option('--registry-mirror <domain=host>', 'fetch images of DOMAIN from the mirror HOST while collecting (repeatable)', collect, [])
     .option('--no-collect', 'do not collect container images')
+    .option('--masters <n>', 'container mode: master nodes of the build cluster', '1')
+    .option('--nodes <n>', 'container mode: worker nodes of the build cluster', '0')
+    .option('--node-image <image>', 'container mode: image of the node containers (default sealer-node:1, made by scripts/build-node-image-default.sh)')
+    .option('--node-network <name>', 'container mode: also attach the nodes to this Docker network, e.g. to reach a private registry (repeatable)', collect, [])
+    .option('--privileged', 'container mode: run node containers privileged (real kubeadm needs it; some engines refuse it)')
+    .option('--wait-timeout <duration>', 'local/container: how long the workloads a build starts may take to run', '5m')
+    .option('--keep-cluster', 'local/container: leave the build cluster up after the build')
+    .option('--kubeconfig <path>', 'local/container: the kubeconfig on master0 (default /etc/kubernetes/admin.conf, then /root/.kube/config)')
     .option('--dry-run', 'list the container images the build would collect, store nothing')
     .option('--format <format>', 'result format: text or json', 'text');
   addRegistryFlags(cmd);
@@ -77,7 +93,24 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
         ['Reproducible build', 'sealer build --timestamp 0 -t my-app:v1 .'],
         ['Multi-arch image', 'sealer build --platform linux/amd64,linux/arm64 -t my-app:v1 .'],
         ['List the container images a build would collect', 'sealer build --dry-run --format json .'],
+        ['Build on this host as a live cluster node', 'sealer build -m local -t my-app:v1 .'],
+        ['Build in node containers (1 master, 1 node)', 'sealer build -m container --nodes 1 -t my-app:v1 .'],
       ]),
+    )
+    .addHelpText(
+      'after',
+      `
+Build modes (what each needs on the build host):
+  lite       (default) steps run on the build host against the image's rootfs; images found
+             statically in manifests/, charts/, imageList. Needs nothing more.
+  local      the base image is brought up on the build host itself (root; its scripts, a
+             container runtime and docker-registry as the base image needs); RUN and CMD run in
+             the live cluster; images are also harvested from the pods that run. Changes the host.
+  container  as local, on node containers created through the Docker Engine API (dockerd on the
+             build host; the node image, sealer-node:1 by default, runs sshd and a nested dockerd
+             with SYS_ADMIN and NET_ADMIN, unconfined seccomp and AppArmor; --privileged for
+             engines that allow it). Everything is removed afterwards, also on failure.
+  cloud      not available yet.`,
     )
     .action(async (context: string, flags: BuildFlags & RegistryFlags) => {
       const g = globals();
@@ -88,7 +121,16 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
-      const mode = modeByName(flags.mode);
+      const mode = modeByName(flags.mode, {
+        masters: count(flags.masters, '--masters', 1),
+        nodes: count(flags.nodes, '--nodes', 0),
+        ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}),
+        nodeNetworks: flags.nodeNetwork,
+        privileged: flags.privileged === true,
+        waitTimeoutMs: parseDuration(flags.waitTimeout, '--wait-timeout'),
+        keepCluster: flags.keepCluster === true,
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      });
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
       const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
@@ -164,6 +206,12 @@ function level(text: string, c: Compression): number {
   const n = Number(text);
   const max = c === 'zstd' ? 19 : 9;
   if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`--compression-level for ${c} must be 0-${max} (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+function count(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > 16) throw new UsageError(`${flag} must be a whole number from ${min} to 16 (got ${JSON.stringify(text)})`);
   return n;
 }
 

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { BuildMode, BuildSession, SessionContext } from '../../builder/mode.js';
+import type { BuildOptions } from '../../builder/options.js';
+import type { PinnedImage } from '../../builder/collect-step.js';
+import { runCluster } from '../../cluster/run.js';
+import { deleteCluster } from '../../cluster/delete.js';
+import { clusterBase } from '../../cluster/state.js';
+import { sealerEnv } from '../../cluster/steps.js';
+import type { ClusterHostSpec, ClusterRunRequest } from '../../cluster/types.js';
+import { harvestImages, listPodsWithKubectl, waitForWorkloads } from '../../collect/harvest/index.js';
+import { UsageError, UserError } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { readClusterMeta } from '../../image/cluster-labels.js';
+import { formatPlatform, hostPlatform, platformMatches } from '../../registry/platform.js';
+import type { Infrastructure, InfraProvider, NodeRequest } from '../../infra/provider.js';
+import { releaseLeftovers } from '../../infra/state.js';
+import { LiveSession } from './live-session.js';
+import { phase } from './phase.js';
+
+/** What the live modes add to a build's options. */
+export interface LiveOptions {
+  /** Who gives the machines (the build host, node containers, cloud instances). */
+  readonly provider: InfraProvider;
+  readonly nodes: NodeRequest;
+  /** How long the workloads the build started may take to run (`--wait-timeout`). */
+  readonly waitTimeoutMs: number;
+  /** Leave the build cluster up afterwards (`--keep-cluster`). */
+  readonly keepCluster: boolean;
+  /** Where kubeconfig is on master0 (default: /etc/kubernetes/admin.conf, then ~/.kube/config). */
+  readonly kubeconfig?: string;
+}
+
+/**
+ * A live mode: provisions machines, brings the base image up on them with the `run` pipeline,
+ * runs the steps in the cluster, waits for what the steps started, and harvests the images that
+ * ran (on top of static detection). Everything it made is released in `close`, also on failure.
+ */
+export function liveMode(name: string, live: LiveOptions): BuildMode {
+  return {
+    name,
+    check(opts: BuildOptions) {
+      if (opts.collect?.dryRun) throw new UsageError(`--dry-run lists the images found statically; it runs with -m lite, not -m ${name}`);
+      const host = hostPlatform();
+      const other = opts.platforms.find((p) => !platformMatches(p, host));
+      if (opts.platforms.length !== 1 || other) {
+        throw new UsageError(`-m ${name} builds for the platform of its nodes (${formatPlatform(host)}) only; use -m lite for ${opts.platforms.map(formatPlatform).join(', ')}`);
+      }
+    },
+    open: (ctx) => openLive(name, live, ctx),
+  };
+}
+
+async function openLive(name: string, live: LiveOptions, ctx: SessionContext): Promise<BuildSession> {
+  const { reporter } = ctx;
+  const { store, signal } = ctx.opts;
+  const sig = signal ? { signal } : {};
+  const buildId = randomBytes(6).toString('hex');
+  const stateDir = path.join(store.root, 'builds');
+  // A build killed earlier left its machines behind: this build releases them first.
+  await releaseLeftovers(stateDir, { reporter }).catch((err: unknown) =>
+    reporter.emit({ type: 'warning', text: `releasing leftovers of earlier builds: ${err instanceof Error ? err.message : String(err)}` }),
+  );
+  const infra = await phase(reporter, 'provision', `provisioning ${describe(live.nodes)} (${name})`, () =>
+    live.provider.provision(live.nodes, { buildId, stateDir, reporter, ...sig }),
+  );
+  const cluster = `build-${buildId}`;
+  const hosts: ClusterHostSpec[] = infra.nodes.map((n) => ({ ip: n.ip, roles: n.roles }));
+  const byIp = new Map(infra.nodes.map((n) => [n.ip, n]));
+  const clusterReq = {
+    clusterName: cluster,
+    hosts,
+    ssh: infra.ssh ? { user: infra.ssh.user, port: infra.ssh.port, privateKey: infra.ssh.privateKey } : {},
+    ...(infra.knownHostsPath ? { hostKeyPolicy: 'strict' as const, knownHostsPath: infra.knownHostsPath } : {}),
+    stateDir: path.join(stateDir, buildId, 'clusters'),
+    reporter,
+    ...sig,
+    connect: (spec: ClusterHostSpec) => infra.connect(byIp.get(spec.ip) ?? (infra.nodes[0] as (typeof infra.nodes)[number]), sig),
+  } satisfies Partial<ClusterRunRequest>;
+  let master0: Host | undefined;
+  let up = false;
+  const teardown = async (): Promise<void> => {
+    try {
+      await master0?.close();
+      if (up && !live.keepCluster && infra.removesClusterWithNodes !== true) {
+        await phase(reporter, 'teardown-cluster', `removing build cluster ${cluster}`, () => deleteCluster(clusterReq));
+      }
+    } finally {
+      if (!live.keepCluster) await phase(reporter, 'teardown', `releasing ${describe(live.nodes)} (${name})`, () => infra.release());
+      else reporter.emit({ type: 'log', level: 'info', text: `--keep-cluster: cluster ${cluster} stays up on ${infra.nodes.map((n) => n.ip).join(', ')}` });
+    }
+  };
+  try {
+    const meta = ctx.base ? readClusterMeta(ctx.base.image.config) : { cmds: [], args: {} };
+    const rootfsDir = await ctx.rootfs.path();
+    up = true;
+    await phase(reporter, 'bring-up', `bringing ${ctx.base?.name ?? 'scratch'} up as cluster ${cluster}`, () =>
+      runCluster({ ...clusterReq, image: ctx.base?.name ?? 'scratch', rootfsDir, cmds: meta.cmds, cmdArgs: meta.args }),
+    );
+    const first = infra.nodes[0];
+    if (!first) throw new UserError(`${name}: the provider gave no node`);
+    master0 = await infra.connect(first, sig);
+    const m0 = master0;
+    const rootfs = `${clusterBase(cluster)}/rootfs`;
+    const kubeconfig = await findKubeconfig(m0, live.kubeconfig, sig);
+    const kubectl = await pickKubectl(m0, rootfs);
+    const listPods = () => listPodsWithKubectl(m0, { kubeconfig, kubectl, ...sig });
+    // Scope: the pods this build starts are the ones not running before its steps.
+    const baseline = new Set((await listPods()).pods.map((p) => p.uid));
+    const env = sealerEnv(cluster, rootfs, hosts, hosts[0] as ClusterHostSpec, { domain: 'sea.hub', port: 5000 });
+    const findImages = async (): Promise<readonly PinnedImage[]> =>
+      phase(reporter, 'harvest', 'waiting for the workloads this build started, then harvesting their images', async () => {
+        await waitForWorkloads({ listPods, isOurs: (p) => !baseline.has(p.uid), timeoutMs: live.waitTimeoutMs, ...sig });
+        return harvestImages({ host: m0, listPods, isOurs: (p) => !baseline.has(p.uid), reporter, ...sig });
+      });
+    return new LiveSession(ctx, { master0: m0, rootfs, kubeconfig, env }, findImages, teardown);
+  } catch (err) {
+    await teardown().catch((e: unknown) =>
+      reporter.emit({ type: 'warning', text: `cleaning up after a failed bring-up: ${e instanceof Error ? e.message : String(e)}` }),
+    );
+    throw err;
+  }
+}
+
+function describe(n: NodeRequest): string {
+  return `${n.masters} master${n.masters === 1 ? '' : 's'}${n.nodes ? ` + ${n.nodes} node${n.nodes === 1 ? '' : 's'}` : ''}`;
+}
+
+/** The cluster's admin kubeconfig on master0; a base image that started no Kubernetes API is an error. */
+async function findKubeconfig(host: Host, given: string | undefined, sig: { signal?: AbortSignal }): Promise<string> {
+  const candidates = given ? [given] : ['/etc/kubernetes/admin.conf', '/root/.kube/config'];
+  for (const c of candidates) {
+    const r = await host.exec(['test', '-f', c], { allowFailure: true, ...sig });
+    if (r.code === 0) return c;
+  }
+  throw new UserError(`the base image brought up no Kubernetes API on ${host.name}: no ${candidates.join(' or ')} (a live build needs the cluster's kubeconfig)`);
+}
+
+/** The cluster image's own kubectl (rootfs bin/) when it has one, else the host's. */
+async function pickKubectl(host: Host, rootfs: string): Promise<string> {
+  const own = `${rootfs}/bin/kubectl`;
+  const r = await host.exec(['test', '-x', own], { allowFailure: true });
+  return r.code === 0 ? own : 'kubectl';
+}
+
+export type { Infrastructure };
