@@ -19,6 +19,16 @@ import { UserError } from './errors.js';
  *   its own size), nest it deeper than `maxDepth`, or make it contain itself is refused.
  * Values are YAML 1.2 core types plus merge keys, as Kubernetes reads them (timestamps stay
  * strings). Consumers should still visit a node reached twice only once.
+ *
+ * Why two YAML libraries: js-yaml here, `yaml` where a source position is needed (the line of a
+ * finding in src/collect/manifests.ts, the Clusterfile). `yaml` always builds a syntax tree with
+ * positions before it makes values, and on the 50 MB one-document manifest of
+ * test/e2e/collect-bounded.test.ts (heap capped at 384 MiB) that costs what the bound cannot
+ * give: `yaml`'s `parse` took 63 s and 4681 MiB peak RSS (its CST `Parser` alone 52 s and
+ * 3286 MiB), js-yaml's `load` 2.0 s and 306 MiB (Node 20, this machine). On 5 MB it is 8.5 s and
+ * 476 MiB against 0.36 s and 43 MiB. js-yaml, for its part, has no documented API for node positions.
+ * So values come from js-yaml, and only a small document with something to warn about is parsed
+ * again with `yaml` for lines (manifests.ts, POSITIONS_MAX_BYTES).
  */
 
 /** The limits of {@link yamlDocuments}. */
