@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ImageSink } from '../image/blob-store.js';
 import type { Digest } from '../image/digest.js';
-import { parseReference } from '../image/reference.js';
+import { parseReference, type Reference } from '../image/reference.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -28,6 +28,16 @@ export interface SaveImagesOptions {
   readonly reporter?: Reporter;
 }
 
+/**
+ * An image to save: a detected reference, optionally pinned by the manifest digest a live
+ * cluster ran (a harvested image). A pinned image is fetched by that digest (`repo@digest`)
+ * and recorded under its reference's tag too, so a manifest naming `repo:tag` resolves offline
+ * to what ran, not to where the tag points now.
+ */
+export interface ImageToSave extends DetectedImage {
+  readonly digest?: Digest;
+}
+
 /** What {@link saveImages} did. */
 export interface SaveImagesResult {
   readonly saved: CollectedImage[];
@@ -44,7 +54,7 @@ export interface SaveImagesResult {
  */
 export async function saveImages(
   client: RegistryClient,
-  images: readonly DetectedImage[],
+  images: readonly ImageToSave[],
   sink: ImageSink,
   opts: SaveImagesOptions,
 ): Promise<SaveImagesResult> {
@@ -66,11 +76,15 @@ export async function saveImages(
           // re-read as a docker.io name (`127.0.0.1:5000/app` would land in `library/app`).
           const name = { repository: `${ref.domain}/${ref.repository}`, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
           const mirror = opts.mirrors?.[ref.domain];
-          const from = mirror ? { ...ref, domain: mirror } : ref;
+          const from = pinned(mirror ? { ...ref, domain: mirror } : ref, img);
           // keepIndex: the index goes in as published, whatever the platform selection, so the
           // reference resolves offline exactly as written (a digest names those very bytes) and
           // tag and digest agree with the source; the platforms not chosen are simply absent.
           const res = await copyImage(source, from, view, { platforms: opts.platforms, reporter, name, keepIndex: true });
+          if (img.digest !== undefined && res.descriptor.digest !== img.digest) {
+            // getManifest already checks a pinned digest; this guards the contract of the tree.
+            throw new Error(`the registry served ${res.descriptor.digest} for the pinned digest ${img.digest}`);
+          }
           const absent = absentPlatforms(res.omitted);
           if (absent.length > 0) {
             reporter.emit({
@@ -91,7 +105,7 @@ export async function saveImages(
             skipped.push({ reference: img.reference, sources: img.sources, reason });
             reporter.emit({ type: 'warning', text: `skipping ${img.reference} (from ${img.sources.join(', ')}): ${reason}` });
           } else {
-            failures.push(new UserError(`collecting ${img.reference} (referenced by ${img.sources.join(', ')}): ${reason}`));
+            failures.push(new UserError(`collecting ${img.reference}${img.digest !== undefined ? ` at ${img.digest}` : ''} (referenced by ${img.sources.join(', ')}): ${reason}`));
           }
         } finally {
           view.release();
@@ -103,6 +117,18 @@ export async function saveImages(
   if (failures.length > 1) throw new UserError(`${failures.length} images could not be collected:\n  ${failures.map((f) => f.message).join('\n  ')}`);
   saved.sort((a, b) => (a.reference < b.reference ? -1 : 1));
   return { saved, skipped, fetchedBytes: claims.storedBytes };
+}
+
+/**
+ * The reference to fetch: as detected, or at the image's pinned digest (its tag kept, so the
+ * tree records the tag too). A reference that names another digest than the pin is refused.
+ */
+function pinned(ref: Reference, img: ImageToSave): Reference {
+  if (img.digest === undefined) return ref;
+  if (ref.digest !== undefined && ref.digest !== img.digest) {
+    throw new UserError(`${img.reference} names ${ref.digest}, but it is pinned at ${img.digest}`);
+  }
+  return { ...ref, digest: img.digest };
 }
 
 /**
