@@ -1,6 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectedImage } from '../collect/index.js';
+import type { HarvestedImage } from '../collect/harvest/types.js';
+import type { ImageToSave } from '../collect/save-images.js';
 import { refuseSymlinks, resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
@@ -45,14 +47,7 @@ export interface CollectOptions {
 }
 
 /** An image found by watching what runs, pinned to the digest that ran when it is known. */
-export interface PinnedImage {
-  /** Normalised the docker way (`docker.io/library/nginx:1.25`). */
-  readonly reference: string;
-  /** The manifest digest that ran. */
-  readonly digest?: string;
-  /** Where it was seen (`pod ns/name`, `runtime docker container x`). */
-  readonly sources: readonly string[];
-}
+export type PinnedImage = HarvestedImage;
 
 /** What the collection step found and saved. */
 export interface CollectOutcome {
@@ -112,7 +107,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     if (!tops) await writeLayerTops(ctx.store, layer.digest, seen.tops);
   }
   const detection = await detectImages(view, {
-    images: [...opts.extraImages, ...pinned.map(pinnedReference)],
+    images: opts.extraImages,
     ignore: opts.ignore,
     // Every path into the view is resolved inside it: the base image's symlinks never reach the host.
     ignoreFiles: [await resolveInRoot(view, '.sealignore'), ...opts.ignoreFiles],
@@ -131,12 +126,18 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     const repo = treeRepository(`${ref.domain}/${ref.repository}`);
     return ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`;
   };
-  const missing = detection.images.filter((i) => !present.has(treeKey(i.reference)));
-  const already: CollectedImage[] = detection.images
-    .filter((i) => present.has(treeKey(i.reference)))
+  const wanted = withPinned(detection.images, pinned);
+  // A pinned image is present only when the tree holds its tag at the digest that ran.
+  const isPresent = (i: ImageToSave): boolean => {
+    const have = present.get(treeKey(i.reference));
+    return have !== undefined && (i.digest === undefined || have === i.digest);
+  };
+  const missing = wanted.filter((i) => !isPresent(i));
+  const already: CollectedImage[] = wanted
+    .filter(isPresent)
     .map((i) => ({ reference: i.reference, sources: i.sources, digest: present.get(treeKey(i.reference)) ?? '' }));
   if (opts.dryRun) {
-    return { cached: false, images: detection.images.map((i) => ({ reference: i.reference, sources: i.sources })), created: '', note: 'dry run' };
+    return { cached: false, images: wanted.map((i) => ({ reference: i.reference, sources: i.sources })), created: '', note: 'dry run' };
   }
   const archives = await listImageArchives(view);
   if (missing.length === 0 && archives.length === 0) {
@@ -191,9 +192,18 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
   };
 }
 
-/** A harvested image as a reference: pinned to the digest that ran (`repo:tag@sha256:...`). */
-function pinnedReference(p: PinnedImage): string {
-  return p.digest && !p.reference.includes('@') ? `${p.reference}@${p.digest}` : p.reference;
+/**
+ * Static detection plus what was harvested from a live cluster: one entry per reference, the
+ * harvested digest pinning it, the sources of both (so the report says where each came from).
+ */
+function withPinned(detected: readonly DetectedImage[], pinned: readonly PinnedImage[]): ImageToSave[] {
+  const byRef = new Map<string, ImageToSave>(detected.map((d) => [d.reference, d]));
+  for (const p of pinned) {
+    const d = byRef.get(p.reference);
+    const sources = [...new Set([...(d?.sources ?? []), ...p.sources])].sort();
+    byRef.set(p.reference, { reference: p.reference, sources, ...(p.digest ? { digest: p.digest } : {}) });
+  }
+  return [...byRef.values()].sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
 }
 
 /** The parts of the rootfs detection reads; big registry blobs only need to exist. */

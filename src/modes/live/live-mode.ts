@@ -8,7 +8,7 @@ import { deleteCluster } from '../../cluster/delete.js';
 import { clusterBase } from '../../cluster/state.js';
 import { sealerEnv } from '../../cluster/steps.js';
 import type { ClusterHostSpec, ClusterRunRequest } from '../../cluster/types.js';
-import { harvestImages, listPodsWithKubectl, waitForWorkloads } from '../../collect/harvest/index.js';
+import { harvestImages, listPodsWithKubectl, type WaitProgress, waitForWorkloads } from '../../collect/harvest/index.js';
 import { UsageError, UserError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { readClusterMeta } from '../../image/cluster-labels.js';
@@ -110,8 +110,23 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
     const env = sealerEnv(cluster, rootfs, hosts, hosts[0] as ClusterHostSpec, { domain: 'sea.hub', port: 5000 });
     const findImages = async (): Promise<readonly PinnedImage[]> =>
       phase(reporter, 'harvest', 'waiting for the workloads this build started, then harvesting their images', async () => {
-        await waitForWorkloads({ listPods, isOurs: (p) => !baseline.has(p.uid), timeoutMs: live.waitTimeoutMs, ...sig });
-        return harvestImages({ host: m0, listPods, isOurs: (p) => !baseline.has(p.uid), reporter, ...sig });
+        const waited = await waitForWorkloads({
+          listPods,
+          isOurs: (p) => !baseline.has(p.uid),
+          timeoutMs: live.waitTimeoutMs,
+          onProgress: (p) => reporter.emit({ type: 'log', id: 'harvest', level: 'info', text: describeWait(p) }),
+          ...sig,
+        });
+        reporter.emit({ type: 'log', id: 'harvest', level: 'info', text: `${waited.pods.length} pods of this build running` });
+        const nodes = await Promise.all(infra.nodes.map((n) => infra.connect(n, sig)));
+        try {
+          const found = await harvestImages({ listPods, nodes, ...sig });
+          for (const w of found.warnings) reporter.emit({ type: 'warning', text: w });
+          for (const n of found.notes) reporter.emit({ type: 'log', id: 'harvest', level: 'info', text: n });
+          return found.images;
+        } finally {
+          await Promise.all(nodes.map((n) => n.close()));
+        }
       });
     return new LiveSession(ctx, { master0: m0, rootfs, kubeconfig, env }, findImages, teardown);
   } catch (err) {
@@ -144,3 +159,8 @@ async function pickKubectl(host: Host, rootfs: string): Promise<string> {
 }
 
 export type { Infrastructure };
+
+function describeWait(p: WaitProgress): string {
+  const pending = p.pending.slice(0, 3).join('; ');
+  return `${p.ready}/${p.total} pods of this build running${pending ? ` (waiting: ${pending}${p.pending.length > 3 ? '; ...' : ''})` : ''}`;
+}
