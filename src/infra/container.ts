@@ -135,17 +135,21 @@ class ContainerInfrastructure implements Infrastructure {
       signal?.throwIfAborted();
       this.log(`creating node ${spec.name} from ${opts.image}`);
       await state.add({ kind: 'container', name: spec.name });
-      const c = await createNodeContainer(this.docker, {
-        name: spec.name,
-        image: opts.image,
-        network,
-        labels: buildLabels(this.buildId, owner, spec.role),
-        publicKey: this.publicKey,
-        privileged: opts.privileged ?? false,
-      });
-      for (const extra of opts.networks ?? []) await this.docker.getNetwork(extra).connect({ Container: c.id });
-      await c.start();
-      containers.push(c);
+      try {
+        const c = await createNodeContainer(this.docker, {
+          name: spec.name,
+          image: opts.image,
+          network,
+          labels: buildLabels(this.buildId, owner, spec.role),
+          publicKey: this.publicKey,
+          privileged: opts.privileged ?? false,
+        });
+        for (const extra of opts.networks ?? []) await this.docker.getNetwork(extra).connect({ Container: c.id });
+        await c.start();
+        containers.push(c);
+      } catch (err) {
+        throw new Error(`starting node ${spec.name}${opts.privileged ? ' (privileged)' : ''}`, { cause: err });
+      }
     }
     const ready = await Promise.all(
       specs.map((spec, i) => waitForNode(containers[i] as Dockerode.Container, spec.name, network, opts.readyTimeoutMs ?? 90_000, signal)),

@@ -8,9 +8,9 @@ import type { Host } from '../../../src/host/host.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { ContainerProvider, type Infrastructure, NodeStartError, readRecord } from '../../../src/infra/index.js';
 import { CollectingReporter, type ReportEvent, type Reporter } from '../../../src/report/events.js';
-import { UserError } from '../../../src/errors.js';
+import { describeError, UserError } from '../../../src/errors.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { forceRemove, labelledObjects, newBuildId, prepareNodeImage } from './support.js';
+import { docker, forceRemove, labelledObjects, newBuildId, prepareNodeImage } from './support.js';
 
 const NOTHING = { containers: [], networks: [], volumes: [] };
 
@@ -191,6 +191,53 @@ test('container provider: a missing image or network is the user\'s to fix, befo
     new ContainerProvider().provision({ masters: 0, nodes: 1 }, { buildId, stateDir }),
     (e: unknown) => e instanceof UserError && /at least one master/.test(e.message),
   );
+  assert.deepEqual(await labelledObjects(buildId), NOTHING);
+  assert.equal(existsSync(join(stateDir, buildId)), false);
+});
+
+test('container provider: nodes join extra networks (--node-network), which release leaves in place', async (t) => {
+  if (!(await prepareNodeImage(t))) return;
+  const stateDir = await tempDir(t);
+  const buildId = newBuildId();
+  t.after(() => forceRemove(buildId));
+  const extra = `sealer-test-extra-${buildId}`;
+  await docker('network', 'create', extra);
+  t.after(() => docker('network', 'rm', extra).catch(() => ''));
+  const infra = await new ContainerProvider({ networks: [extra] }).provision({ masters: 1, nodes: 0 }, { buildId, stateDir });
+  try {
+    const node = infra.nodes[0];
+    assert.ok(node);
+    const onExtra = await docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${extra}").IPAddress}}`, node.name);
+    assert.match(onExtra, /^\d+\.\d+\.\d+\.\d+$/);
+    const host = await infra.connect(node);
+    t.after(() => host.close());
+    assert.match((await host.exec(['ip', '-4', '-o', 'addr'])).stdout, new RegExp(` ${onExtra.replaceAll('.', '\\.')}/`));
+  } finally {
+    assert.equal((await infra.release()).clean, true);
+  }
+  assert.equal(await docker('network', 'ls', '--filter', `name=^${extra}$`, '--format', '{{.Name}}'), extra);
+  assert.deepEqual(await labelledObjects(buildId), NOTHING);
+});
+
+test('container provider: --privileged works where the engine allows it, and is released where it refuses', async (t) => {
+  if (!(await prepareNodeImage(t))) return;
+  const stateDir = await tempDir(t);
+  const buildId = newBuildId();
+  t.after(() => forceRemove(buildId));
+  const outcome = await new ContainerProvider({ privileged: true }).provision({ masters: 1, nodes: 0 }, { buildId, stateDir }).then(
+    async (infra) => {
+      const host = await infra.connect(infra.nodes[0] as Infrastructure['nodes'][number]);
+      assert.equal((await host.exec(['docker', 'info', '--format', '{{.Driver}}'])).stdout.trim(), 'overlay2');
+      await host.close();
+      assert.equal((await infra.release()).clean, true);
+      return 'allowed';
+    },
+    (err: unknown) => {
+      assert.match(describeError(err), new RegExp(`^starting node sealer-${buildId}-master0 \\(privileged\\): `));
+      return `refused: ${describeError(err)}`;
+    },
+  );
+  t.diagnostic(`--privileged on this engine: ${outcome}`);
   assert.deepEqual(await labelledObjects(buildId), NOTHING);
   assert.equal(existsSync(join(stateDir, buildId)), false);
 });
