@@ -103,7 +103,10 @@ export async function waitForNode(
       ];
       throw new NodeStartError(name, `not ready within ${Math.round(timeoutMs / 1000)} s: waiting for ${waiting.join(', ')}`, await logTail(container, true));
     }
-    await sleep(250, undefined, signal ? { signal } : {});
+    // The timer's own AbortError would hide the reason the caller gave.
+    await sleep(250, undefined, signal ? { signal } : {}).catch((err: unknown) => {
+      throw signal?.aborted ? signal.reason : err;
+    });
   }
 }
 

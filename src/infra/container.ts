@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../image/atomic-file.js';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { createNodeContainer, waitForNode } from './container-node.js';
 import { buildLabels, statusOf } from './docker-resources.js';
-import { ownerOf } from './owner.js';
+import { type Owner, ownerOf } from './owner.js';
 import type { Infrastructure, InfraProvider, NodeRequest, ProvisionContext, ProvisionedNode, ReleaseReport } from './provider.js';
 import { releaseBuild } from './release.js';
 import { BuildState, knownHostsPath } from './state.js';
@@ -47,10 +47,11 @@ export class ContainerProvider implements InfraProvider {
     ctx.signal?.throwIfAborted();
     const image = this.opts.image ?? DEFAULT_NODE_IMAGE;
     await this.checkInputs(image);
-    const state = await BuildState.create(ctx.stateDir, ctx.buildId, this.name, ownerOf(process.pid));
+    const owner = ownerOf(process.pid);
     const infra = new ContainerInfrastructure(this.docker, ctx);
+    const state = await BuildState.create(ctx.stateDir, ctx.buildId, this.name, owner);
     try {
-      await infra.start(state, req, { ...this.opts, image });
+      await infra.start(state, owner, req, { ...this.opts, image });
       return infra;
     } catch (err) {
       // Not with ctx.signal: it may be the reason we are here, and the release must still run.
@@ -120,9 +121,8 @@ class ContainerInfrastructure implements Infrastructure {
   }
 
   /** Creates the network and the nodes (each recorded first), then waits for all of them. */
-  async start(state: BuildState, req: NodeRequest, opts: StartOptions): Promise<void> {
+  async start(state: BuildState, owner: Owner, req: NodeRequest, opts: StartOptions): Promise<void> {
     const { signal } = this.ctx;
-    const owner = ownerOf(process.pid);
     const network = `sealer-${this.buildId}`;
     const started = Date.now();
     await state.add({ kind: 'network', name: network });
@@ -151,6 +151,7 @@ class ContainerInfrastructure implements Infrastructure {
         throw new Error(`starting node ${spec.name}${opts.privileged ? ' (privileged)' : ''}`, { cause: err });
       }
     }
+    this.log(`started ${specs.length} node(s); waiting for sshd and the nested dockerd`);
     const ready = await Promise.all(
       specs.map((spec, i) => waitForNode(containers[i] as Dockerode.Container, spec.name, network, opts.readyTimeoutMs ?? 90_000, signal)),
     );

@@ -43,7 +43,12 @@ export async function dockerExec(
       reject(e);
     });
   });
-  const info = await exec.inspect();
+  // The stream can end a moment before the engine has recorded the exit code.
+  let info = await exec.inspect();
+  for (let i = 0; i < 20 && info.Running; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    info = await exec.inspect();
+  }
   return { code: info.ExitCode ?? -1, stdout: out.text(), stderr: err.text() };
 }
 

@@ -98,6 +98,12 @@ test('container provider: 1 master + 1 node over SSH with pinned host keys, nest
     );
   });
 
+  // What the nodes hold on this machine: their root mounts and their first processes.
+  const held = (await docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}} {{.State.Pid}}', ...infra.nodes.map((n) => n.name)))
+    .split('\n')
+    .map((l) => l.split(' '));
+  const before = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const [merged, pid] of held) assert.ok(before.includes(merged ?? '?') && existsSync(`/proc/${pid}`), 'the probe sees the nodes');
   t0 = Date.now();
   const report = await infra.release();
   t.diagnostic(`release of 2 nodes: ${Date.now() - t0} ms (report: ${report.ms} ms)`);
@@ -109,6 +115,11 @@ test('container provider: 1 master + 1 node over SSH with pinned host keys, nest
   assert.deepEqual(await labelledObjects(buildId), NOTHING);
   assert.equal(existsSync(join(stateDir, buildId)), false);
   assert.ok(infra.ssh?.privateKey.every((b) => b === 0), 'the key is wiped from memory');
+  const after = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const [merged, pid] of held) {
+    assert.ok(!after.includes(merged ?? '?'), `mount ${merged} remains`);
+    assert.ok(!existsSync(`/proc/${pid}`), `process ${pid} remains`);
+  }
 
   const again = await infra.release();
   assert.equal(again.clean, true);
@@ -153,6 +164,33 @@ test('container provider: an abort at the second node releases the first', async
     /injected abort/,
   );
   assert.deepEqual(atAbort, [`sealer-${buildId}-master0`]);
+  assert.deepEqual(await labelledObjects(buildId), NOTHING);
+  assert.equal(existsSync(join(stateDir, buildId)), false);
+});
+
+test('container provider: an abort while the nodes start releases them, with the caller\'s reason', async (t) => {
+  if (!(await prepareNodeImage(t))) return;
+  const stateDir = await tempDir(t);
+  const buildId = newBuildId();
+  t.after(() => forceRemove(buildId));
+  const ac = new AbortController();
+  let running: string[] = [];
+  const reporter: Reporter = {
+    emit(e: ReportEvent) {
+      if (e.type === 'log' && e.text.startsWith('started 2 node(s); waiting')) {
+        setTimeout(() => {
+          const filter = `label=sealer.io/build=${buildId}`;
+          running = execFileSync('docker', ['ps', '--filter', filter, '--format', '{{.Names}}']).toString().trim().split('\n').sort();
+          ac.abort(new Error('injected abort while waiting'));
+        }, 200);
+      }
+    },
+  };
+  await assert.rejects(
+    new ContainerProvider().provision({ masters: 1, nodes: 1 }, { buildId, stateDir, reporter, signal: ac.signal }),
+    /injected abort while waiting/,
+  );
+  assert.deepEqual(running, [`sealer-${buildId}-master0`, `sealer-${buildId}-node0`], 'both nodes were running at the abort');
   assert.deepEqual(await labelledObjects(buildId), NOTHING);
   assert.equal(existsSync(join(stateDir, buildId)), false);
 });
