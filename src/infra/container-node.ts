@@ -60,7 +60,7 @@ export interface ReadyNode {
 
 /**
  * Waits until a started node has an address, an ed25519 host key, sshd answering with a banner,
- * and a nested dockerd answering `docker info`; a node that exits or is not ready in time is a
+ * and a nested dockerd answering `docker version`; a node that exits or is not ready in time is a
  * NodeStartError with the last lines of its logs.
  */
 export async function waitForNode(
@@ -89,9 +89,17 @@ export async function waitForNode(
     }
     if (!sshUp && ip !== '' && hostKey !== '') sshUp = await sshBanner(ip, 22, 1000);
     if (!dockerUp) {
-      const r = await dockerExec(container, ['docker', 'info', '--format', '{{.ServerVersion}}'], signal);
+      // `docker version` fails, saying why on stderr, until the daemon answers (`docker info
+      // --format` would print a template error instead).
+      const r = await dockerExec(container, ['docker', 'version'], signal);
       dockerUp = r.code === 0;
-      dockerSays = (r.stderr || r.stdout).trim();
+      dockerSays = r.stderr.trim();
+      // Waiting cannot help an image without Docker (a wrong --node-image). The engine reports
+      // a failed exec on the exec's stdout.
+      const missing = /.*executable file not found.*/.exec(`${r.stderr}\n${r.stdout}`);
+      if (r.code !== 0 && missing) {
+        throw new NodeStartError(name, `has no docker command: a node image needs sshd and Docker (${missing[0].trim()})`, '');
+      }
     }
     if (sshUp && dockerUp) return { ip, hostKey };
     if (Date.now() > deadline) {
@@ -99,9 +107,9 @@ export async function waitForNode(
         ...(ip === '' ? [`an address on ${network}`] : []),
         ...(hostKey === '' ? ['an ed25519 host key'] : []),
         ...(!sshUp ? [`sshd on ${ip || '?'}:22`] : []),
-        ...(!dockerUp ? [`the nested dockerd (docker info: ${dockerSays || 'no answer'})`] : []),
+        ...(!dockerUp ? [`the nested dockerd (docker version: ${dockerSays || 'no answer'})`] : []),
       ];
-      throw new NodeStartError(name, `not ready within ${Math.round(timeoutMs / 1000)} s: waiting for ${waiting.join(', ')}`, await logTail(container, true));
+      throw new NodeStartError(name, `not ready within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}: waiting for ${waiting.join(', ')}`, await logTail(container, true));
     }
     // The timer's own AbortError would hide the reason the caller gave.
     await sleep(250, undefined, signal ? { signal } : {}).catch((err: unknown) => {

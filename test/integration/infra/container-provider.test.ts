@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import type { Host } from '../../../src/host/host.js';
 import { SshHost } from '../../../src/host/ssh.js';
@@ -10,9 +11,11 @@ import { ContainerProvider, type Infrastructure, NodeStartError, readRecord } fr
 import { CollectingReporter, type ReportEvent, type Reporter } from '../../../src/report/events.js';
 import { describeError, UserError } from '../../../src/errors.js';
 import { tempDir } from '../../support/fs-tree.js';
+import { fromRepoRoot } from '../../support/repo-root.js';
 import { docker, forceRemove, labelledObjects, newBuildId, prepareNodeImage } from './support.js';
 
 const NOTHING = { containers: [], networks: [], volumes: [] };
+const run = promisify(execFile);
 
 /** Imports a tiny rootfs (dash and its libraries, taken from the node itself) and runs it in the nested dockerd. */
 async function nestedRun(host: Host, tag: string): Promise<string> {
@@ -195,19 +198,24 @@ test('container provider: an abort while the nodes start releases them, with the
   assert.equal(existsSync(join(stateDir, buildId)), false);
 });
 
-test('container provider: a node that is not ready in time fails naming it, and nothing remains', async (t) => {
+test('container provider: a node image without Docker fails at once naming the node, and nothing remains', async (t) => {
   if (!(await prepareNodeImage(t))) return;
+  // The tests' SSH host image has sshd but no Docker: a wrong --node-image, as a user could give.
+  const image = await docker('images', '-q', 'sealer-test-node:1');
+  if (image === '') await run('bash', [fromRepoRoot('scripts', 'build-node-image.sh')], { timeout: 600_000 });
   const stateDir = await tempDir(t);
   const buildId = newBuildId();
   t.after(() => forceRemove(buildId));
-  const err = await new ContainerProvider({ readyTimeoutMs: 1 })
+  const t0 = Date.now();
+  const err = await new ContainerProvider({ image: 'sealer-test-node:1', readyTimeoutMs: 60_000 })
     .provision({ masters: 1, nodes: 1 }, { buildId, stateDir })
     .then(
       () => undefined,
       (e: unknown) => e,
     );
   assert.ok(err instanceof NodeStartError, String(err));
-  assert.match(err.message, new RegExp(`node sealer-${buildId}-(master|node)0 not ready within 0 s: waiting for `));
+  assert.match(err.message, new RegExp(`^node sealer-${buildId}-(master|node)0 has no docker command: a node image needs sshd and Docker \\(.*"docker": executable file not found`));
+  assert.ok(Date.now() - t0 < 30_000, 'without waiting for the ready timeout');
   assert.deepEqual(await labelledObjects(buildId), NOTHING);
   assert.equal(existsSync(join(stateDir, buildId)), false);
 });
