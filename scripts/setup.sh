@@ -41,4 +41,5 @@ chmod +x dist/src/cli/main.js
 if [ "$want_services" = 1 ]; then
   bash scripts/start-dockerd.sh >&2
   bash scripts/build-node-image.sh >/dev/null
+  bash scripts/build-node-image-default.sh >/dev/null
 fi
