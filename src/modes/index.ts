@@ -1,9 +1,6 @@
 import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
-import { containerProvider } from '../infra/container.js';
-import { localProvider } from '../infra/local.js';
 import { liteMode } from './lite.js';
-import { liveMode } from './live/live-mode.js';
 
 /** The build modes sealer users know. */
 export const MODE_NAMES = ['lite', 'local', 'container', 'cloud'] as const;
@@ -25,9 +22,10 @@ export interface ModeFlags {
 
 /**
  * The mode of that name. An unknown name is a usage error listing the valid ones, never a quiet
- * fallback to lite (sealer v0.7's switch falls back; v0.8 ignores -m entirely).
+ * fallback to lite (sealer v0.7's switch falls back; v0.8 ignores -m entirely). The live modes
+ * are loaded only when asked for: a lite build never pays for the Docker client or the cluster code.
  */
-export function modeByName(name: string, flags: ModeFlags): BuildMode {
+export async function modeByName(name: string, flags: ModeFlags): Promise<BuildMode> {
   if (!(MODE_NAMES as readonly string[]).includes(name)) {
     throw new UsageError(`unknown build mode ${JSON.stringify(name)}: valid modes are ${MODE_NAMES.join(', ')}`);
   }
@@ -39,19 +37,23 @@ export function modeByName(name: string, flags: ModeFlags): BuildMode {
   switch (name as ModeName) {
     case 'lite':
       return liteMode;
-    case 'local':
+    case 'local': {
       if (flags.masters !== 1 || flags.nodes !== 0) throw new UsageError('-m local builds on the build host alone: --masters and --nodes are for -m container');
-      return liveMode('local', { ...live, provider: localProvider(), nodes: { masters: 1, nodes: 0 } });
-    case 'container':
+      const [{ liveMode }, { LocalProvider }] = await Promise.all([import('./live/live-mode.js'), import('../infra/local.js')]);
+      return liveMode('local', { ...live, provider: new LocalProvider(), nodes: { masters: 1, nodes: 0 } });
+    }
+    case 'container': {
+      const [{ liveMode }, { ContainerProvider }] = await Promise.all([import('./live/live-mode.js'), import('../infra/container.js')]);
       return liveMode('container', {
         ...live,
-        provider: containerProvider({
+        provider: new ContainerProvider({
           ...(flags.nodeImage ? { image: flags.nodeImage } : {}),
           networks: flags.nodeNetworks,
           privileged: flags.privileged,
         }),
         nodes: { masters: flags.masters, nodes: flags.nodes },
       });
+    }
     case 'cloud':
       throw new UserError('build mode cloud is not available in this version of sealer yet; use -m lite, local or container');
   }

@@ -13,7 +13,8 @@ import { fromRepoRoot } from '../support/repo-root.js';
 const ARCHITECTURE: Architecture = {
   allowed: {
     cli: ['builder', 'cluster', 'host', 'image', 'modes', 'plugin', 'registry', 'report', 'rootfs'],
-    modes: ['builder', 'image'],
+    modes: ['builder', 'cluster', 'collect', 'host', 'image', 'infra', 'registry', 'report', 'rootfs'],
+    infra: ['host', 'image', 'report'],
     builder: ['collect', 'image', 'kubefile', 'registry', 'report', 'rootfs'],
     cluster: ['host', 'plugin', 'report'],
     plugin: ['host', 'report'],

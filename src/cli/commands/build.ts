@@ -121,7 +121,7 @@ Build modes (what each needs on the build host):
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
-      const mode = modeByName(flags.mode, {
+      const mode = await modeByName(flags.mode, {
         masters: count(flags.masters, '--masters', 1),
         nodes: count(flags.nodes, '--nodes', 0),
         ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}),

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { findImage, inspectImage, listImages, shortName } from '../../image/catalog.js';
 import { formatReference, parseReference } from '../../image/reference.js';
@@ -71,12 +72,17 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
 
   program
     .command('prune')
-    .summary('delete blobs no image uses, stale build cache and interrupted temp files')
+    .summary('delete blobs no image uses, stale build cache, interrupted temp files and what killed live builds left')
     .option('--format <format>', 'text or json', 'text')
     .action(async (flags: { format: string }) => {
-      const store = await openStore(globals());
+      const g = globals();
+      const store = await openStore(g);
+      const { releaseBuildLeftovers } = await import('../../modes/live/leftovers.js');
+      const builds = await releaseBuildLeftovers(path.join(store.root, 'builds'), { reporter: reporterFor(g), signal: g.signal });
       const res = await store.gc();
-      if (flags.format === 'json') return printJson(res);
+      if (flags.format === 'json') return printJson({ ...res, builds });
+      for (const c of builds.clusters) print(sanitize(`Removed build cluster ${c}`));
+      for (const b of builds.builds) print(sanitize(`Released the machines of build ${b}`));
       print(`Deleted ${res.blobs} blobs, freed ${formatBytes(res.bytes)}`);
     });
 }

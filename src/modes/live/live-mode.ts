@@ -14,7 +14,8 @@ import type { Host } from '../../host/host.js';
 import { readClusterMeta } from '../../image/cluster-labels.js';
 import { formatPlatform, hostPlatform, platformMatches } from '../../registry/platform.js';
 import type { Infrastructure, InfraProvider, NodeRequest } from '../../infra/provider.js';
-import { releaseLeftovers } from '../../infra/state.js';
+import { clusterStateDir, forgetCluster, recordCluster } from './build-record.js';
+import { releaseBuildLeftovers } from './leftovers.js';
 import { LiveSession } from './live-session.js';
 import { phase } from './phase.js';
 
@@ -58,7 +59,7 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
   const buildId = randomBytes(6).toString('hex');
   const stateDir = path.join(store.root, 'builds');
   // A build killed earlier left its machines behind: this build releases them first.
-  await releaseLeftovers(stateDir, { reporter }).catch((err: unknown) =>
+  await releaseBuildLeftovers(stateDir, { reporter, ...sig }).catch((err: unknown) =>
     reporter.emit({ type: 'warning', text: `releasing leftovers of earlier builds: ${err instanceof Error ? err.message : String(err)}` }),
   );
   const infra = await phase(reporter, 'provision', `provisioning ${describe(live.nodes)} (${name})`, () =>
@@ -72,7 +73,7 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
     hosts,
     ssh: infra.ssh ? { user: infra.ssh.user, port: infra.ssh.port, privateKey: infra.ssh.privateKey } : {},
     ...(infra.knownHostsPath ? { hostKeyPolicy: 'strict' as const, knownHostsPath: infra.knownHostsPath } : {}),
-    stateDir: path.join(stateDir, buildId, 'clusters'),
+    stateDir: clusterStateDir(stateDir, buildId),
     reporter,
     ...sig,
     connect: (spec: ClusterHostSpec) => infra.connect(byIp.get(spec.ip) ?? (infra.nodes[0] as (typeof infra.nodes)[number]), sig),
@@ -80,19 +81,31 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
   let master0: Host | undefined;
   let up = false;
   const teardown = async (): Promise<void> => {
-    try {
-      await master0?.close();
-      if (up && !live.keepCluster && infra.removesClusterWithNodes !== true) {
-        await phase(reporter, 'teardown-cluster', `removing build cluster ${cluster}`, () => deleteCluster(clusterReq));
-      }
-    } finally {
-      if (!live.keepCluster) await phase(reporter, 'teardown', `releasing ${describe(live.nodes)} (${name})`, () => infra.release());
-      else reporter.emit({ type: 'log', level: 'info', text: `--keep-cluster: cluster ${cluster} stays up on ${infra.nodes.map((n) => n.ip).join(', ')}` });
+    await master0?.close();
+    if (live.keepCluster) {
+      reporter.emit({ type: 'log', level: 'info', text: `--keep-cluster: cluster ${cluster} stays up on ${infra.nodes.map((n) => n.ip).join(', ')} until the next live build or sealer prune` });
+      return;
     }
+    await phase(reporter, 'teardown', `removing build cluster ${cluster} and releasing ${describe(live.nodes)}`, async () => {
+      try {
+        // The build host outlives the build: its cluster is deleted. Other machines go with it.
+        if (up && live.provider.name === 'local') await deleteCluster(clusterReq);
+        await forgetCluster(stateDir, buildId);
+      } finally {
+        const report = await infra.release();
+        if (!report.clean) {
+          reporter.emit({
+            type: 'warning',
+            text: `build ${buildId}: could not remove ${report.remaining.map((r) => `${r.kind} ${r.name}`).join(', ') || 'everything'}${report.errors.length ? ` (${report.errors.join('; ')})` : ''}; sealer prune retries`,
+          });
+        }
+      }
+    });
   };
   try {
     const meta = ctx.base ? readClusterMeta(ctx.base.image.config) : { cmds: [], args: {} };
     const rootfsDir = await ctx.rootfs.path();
+    await recordCluster(stateDir, buildId, cluster, name);
     up = true;
     await phase(reporter, 'bring-up', `bringing ${ctx.base?.name ?? 'scratch'} up as cluster ${cluster}`, () =>
       runCluster({ ...clusterReq, image: ctx.base?.name ?? 'scratch', rootfsDir, cmds: meta.cmds, cmdArgs: meta.args }),
