@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tempDir } from '../support/fs-tree.js';
 import { blobMap, makeRandomImage, writeOciLayout } from '../support/random-image.js';
-import { type RunningRegistry, startRegistry } from '../support/registry.js';
+import { assembleLiveContext } from '../support/live-base.js';
+import { type RunningRegistry, freePort, startRegistry } from '../support/registry.js';
 import { fromRepoRoot } from '../support/repo-root.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
 
@@ -342,4 +343,65 @@ spec:
   assert.equal(await ps(), '', 'SIGTERM removes the containers the stand-in ran');
   const crashers = (await run('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.name=${crasher.metadata.name}`])).stdout.trim();
   assert.equal(crashers, '');
+});
+
+test('cluster-live scripts: init-master0 starts the stand-in detached in a node container, kubectl there runs a Deployment, clean.sh removes it all', async (t) => {
+  if (!requireTools(t, true)) return;
+  if (!hasBinary('docker') || (await run('docker', ['info']).then(() => false, () => true))) {
+    missingRequirement(t, 'a working docker (dockerd) is needed');
+    return;
+  }
+  const nodeImage = execFileSync('bash', [fromRepoRoot('scripts/build-node-image.sh'), '--print-name'], { encoding: 'utf8' }).trim();
+  if ((await run('docker', ['image', 'inspect', nodeImage]).then(() => true, () => false)) === false) {
+    missingRequirement(t, `the node image ${nodeImage} is missing: run bash scripts/setup.sh --services`);
+    return;
+  }
+  const reg = await startRegistry();
+  t.after(() => reg.stop());
+  const { digest } = await pushRandom(t, reg, 'apps/web:v1', 'oci');
+  const rootfs = await tempDir(t);
+  await assembleLiveContext(rootfs, { 'manifests/app.yaml': manifestYaml(`${reg.host}/apps/web:v1`, 1) });
+
+  // Host networking: the node reaches the loopback test registry, and a free port keeps 6443 alone.
+  const name = `sealer-standin-test-${randomBytes(4).toString('hex')}`;
+  const port = String(await freePort());
+  await run('docker', ['run', '-d', '--name', name, '--label', 'sealer.io/test=kube-standin', '--network', 'host', '-v', `${rootfs}:/rootfs:ro`, nodeImage, 'sleep', '600']);
+  t.after(() => run('docker', ['rm', '-f', '-v', name]).catch(() => undefined));
+  const sh = async (script: string) => (await run('docker', ['exec', '-e', 'SEALER_ROOTFS=/rootfs', '-e', `SEALER_STANDIN_PORT=${port}`, '-w', '/rootfs/scripts', name, 'bash', '-c', script], { timeout: 60_000 })).stdout;
+
+  await sh('bash init.sh /var/lib/docker sea.hub 5000 && bash init-master0.sh');
+  // init-master0 returned; the stand-in lives on, detached from that exec session.
+  const ps = await sh('ps -eo pid,sid,args | grep [k]ube-standin/main.js');
+  assert.match(ps, /--runtime registry/, 'no docker in the node: the registry runtime');
+  assert.match(ps, new RegExp(`--port ${port}`));
+  assert.match(ps, /--insecure-registry sea\.hub:5000/);
+  const kubectl = '/rootfs/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf';
+  await sh(`${kubectl} apply --validate=false -f /rootfs/manifests/app.yaml`);
+  const pod = await until('a Running pod in the node', async () => {
+    const [p] = (JSON.parse(await sh(`${kubectl} get pods -n shop -o json`)) as { items: PodJson[] }).items;
+    return p?.status.phase === 'Running' ? p : undefined;
+  });
+  assert.equal(pod.status.containerStatuses?.[0]?.imageID, `${reg.host}/apps/web@${digest}`);
+  // A second init-master0 (a re-run) finds it up and keeps it.
+  await sh('bash init-master0.sh');
+  assert.equal((await sh('cat /var/lib/sealer-live/standin.pid')).trim(), ps.trim().split(/\s+/)[0]);
+
+  await sh('bash clean.sh');
+  assert.equal(await sh('ps -eo args | grep -c [k]ube-standin/main.js || true'), '0\n');
+  assert.equal(await sh('ls /var/lib/sealer-live /etc/kubernetes/admin.conf 2>/dev/null || true'), '');
+});
+
+test('cluster-live init-master0 refuses to replace a kubeconfig it did not write', async (t) => {
+  if (!requireTools(t, true)) return;
+  const rootfs = await tempDir(t);
+  const scratch = await tempDir(t);
+  await assembleLiveContext(rootfs);
+  const kubeconfig = path.join(scratch, 'admin.conf');
+  await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\n# a real cluster\n');
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', SEALER_ROOTFS: rootfs, SEALER_LIVE_DIR: path.join(scratch, 'live'), SEALER_STANDIN_KUBECONFIG: kubeconfig, SEALER_STANDIN_PORT: String(await freePort()), SEALER_STANDIN_RUNTIME: 'registry' };
+  const r = await run('bash', ['init-master0.sh'], { cwd: path.join(rootfs, 'scripts'), env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+  assert.equal(r?.code, 1);
+  assert.match(r.stderr, /admin\.conf exists and was not written by this test image/);
+  assert.equal(readFileSync(kubeconfig, 'utf8'), 'apiVersion: v1\nkind: Config\n# a real cluster\n');
+  assert.equal(existsSync(path.join(scratch, 'live', 'standin.pid')), false);
 });
