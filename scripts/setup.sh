@@ -34,6 +34,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 bash scripts/setup-helm.sh >&2
+bash scripts/setup-kubectl.sh >&2
 echo "setup: compiling" >&2
 npx tsc -p tsconfig.json
 chmod +x dist/src/cli/main.js
