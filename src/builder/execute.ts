@@ -5,7 +5,6 @@ import type { CollectedImage } from '../image/cluster-labels.js';
 import { parseDigest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Platform } from '../image/types.js';
-import type { Reporter } from '../report/events.js';
 import { nullReporter } from '../report/events.js';
 import { collectStep } from './collect-step.js';
 import { copyStep } from './copy-layer-step.js';

@@ -8,7 +8,7 @@ import { nullReporter, type Reporter } from '../report/events.js';
 import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
 import { clusterBase, StateKeeper } from './state.js';
-import { builtinRegistryCommand, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
+import { builtinRegistryCommand, cmdCommand, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
 import type { ClusterHost, ClusterRunRequest, ClusterRunResult } from './types.js';
 import { checkCanLogIn, checkClusterInputs, checkPlugins } from './validate.js';
 
@@ -136,7 +136,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
     const cmdEnv = { ...env, ...req.cmdArgs };
     for (const [i, cmd] of req.cmds.entries()) {
       await onEach(ctx, `cmd#${i}`, [master0], (h) =>
-        h.host.exec(cmd, {
+        h.host.exec(cmdCommand(rootfs, cmd), {
           cwd: rootfs,
           env: cmdEnv,
           ...sig,

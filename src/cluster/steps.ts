@@ -94,3 +94,15 @@ export function stopRegistryCommand(base: string): string {
   const pid = shellQuote(`${base}/registry.pid`);
   return `if [ -f ${pid} ]; then kill "$(cat ${pid})" 2>/dev/null || true; rm -f ${pid}; fi`;
 }
+
+/**
+ * A CMD as master0 runs it: in the rootfs, with the rootfs `bin/` first on PATH and, unless the
+ * env names one, the cluster's admin kubeconfig, the same as a live build ran it.
+ */
+export function cmdCommand(rootfs: string, cmd: string): string {
+  return [
+    `export PATH=${shellQuote(`${rootfs}/bin`)}:"$PATH"`,
+    'if [ -z "${KUBECONFIG:-}" ] && [ -f /etc/kubernetes/admin.conf ]; then export KUBECONFIG=/etc/kubernetes/admin.conf; fi',
+    cmd,
+  ].join('\n');
+}

@@ -31,7 +31,8 @@ export function progressReporter(out: NodeJS.WritableStream, mode: ProgressMode,
       if (mode === 'quiet' && e.type !== 'warning') return;
       switch (e.type) {
         case 'step-start':
-          headers.set(e.id, { text: `STEP ${e.index}/${e.total}: ${oneLine(e.text)}`, printed: false });
+          // Phases and cluster steps carry no count (total 0): shown by their text alone.
+          headers.set(e.id, { text: e.total > 0 ? `STEP ${e.index}/${e.total}: ${oneLine(e.text)}` : `==> ${oneLine(e.text)}`, printed: false });
           return;
         case 'step-done': {
           const h = headers.get(e.id);

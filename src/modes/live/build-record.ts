@@ -1,6 +1,8 @@
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deleteCluster } from '../../cluster/delete.js';
+import { clusterBase } from '../../cluster/state.js';
+import { shellQuote } from '../../host/shell.js';
 import { LocalHost } from '../../host/local.js';
 import { formatOwner, ownerOf, ownerState, parseOwner } from '../../infra/owner.js';
 import { nullReporter, type Reporter } from '../../report/events.js';
@@ -60,6 +62,8 @@ export async function releaseClusterLeftovers(stateDir: string, opts: { reporter
     if (!owner || ownerState(owner) !== 'dead') continue;
     if (rec.mode === 'local') {
       reporter.emit({ type: 'log', level: 'info', text: `removing build cluster ${rec.cluster} left by a build that is gone` });
+      // What its steps started and the kill orphaned (a CMD still running) goes first.
+      await new LocalHost().exec(killUnderCommand(clusterBase(rec.cluster)));
       await deleteCluster({
         clusterName: rec.cluster,
         hosts: [{ ip: '127.0.0.1', roles: ['master'] }],
@@ -73,4 +77,9 @@ export async function releaseClusterLeftovers(stateDir: string, opts: { reporter
     released.push(rec.cluster);
   }
   return released;
+}
+
+/** Kills (SIGKILL) every process whose working directory is `dir` or below it. */
+function killUnderCommand(dir: string): string {
+  return `d=${shellQuote(dir)}; for p in /proc/[0-9]*; do c=$(readlink "$p/cwd" 2>/dev/null) || continue; case "$c" in "$d"|"$d"/*) kill -9 "\${p#/proc/}" 2>/dev/null || true ;; esac; done`;
 }

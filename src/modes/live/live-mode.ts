@@ -89,7 +89,9 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
     await phase(reporter, 'teardown', `removing build cluster ${cluster} and releasing ${describe(live.nodes)}`, async () => {
       try {
         // The build host outlives the build: its cluster is deleted. Other machines go with it.
-        if (up && live.provider.name === 'local') await deleteCluster(clusterReq);
+        // Without the build's signal: an interrupted build (Ctrl-C) still cleans up.
+        const { signal: _aborted, ...unsignalled } = clusterReq;
+        if (up && live.provider.name === 'local') await deleteCluster(unsignalled);
         await forgetCluster(stateDir, buildId);
       } finally {
         const report = await infra.release();

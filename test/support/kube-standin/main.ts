@@ -5,7 +5,7 @@
  * into a test base image and run by a bare `node`.
  *
  *   node main.js [--port 6443] [--address 127.0.0.1] [--runtime registry|docker|auto]
- *                [--insecure-registry HOST[:PORT]]... [--pid-file F] [--log F] [--state F]
+ *                [--insecure-registry HOST[:PORT]]... [--mirror HOST:PORT] [--pid-file F] [--log F] [--state F]
  *                [--node-name N] [--instance ID] [--container-label K=V]...
  *
  * Prints `kube-standin listening on http://ADDR:PORT runtime=NAME` on stdout once it serves
@@ -28,7 +28,7 @@ import { VERSION } from './resources.js';
 import type { Runtime } from './runtime.js';
 import { Store } from './store.js';
 
-const USAGE = 'usage: main.js [--port N] [--address A] [--runtime registry|docker|auto] [--insecure-registry H]... [--pid-file F] [--log F] [--state F] [--node-name N] [--instance ID] [--container-label K=V]...';
+const USAGE = 'usage: main.js [--port N] [--address A] [--runtime registry|docker|auto] [--insecure-registry H]... [--mirror H:P] [--pid-file F] [--log F] [--state F] [--node-name N] [--instance ID] [--container-label K=V]...';
 
 function firstAddress(): string {
   for (const list of Object.values(networkInterfaces())) {
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       address: { type: 'string', default: '127.0.0.1' },
       runtime: { type: 'string', default: 'auto' },
       'insecure-registry': { type: 'string', multiple: true, default: [] },
+      mirror: { type: 'string' },
       'pid-file': { type: 'string' },
       log: { type: 'string' },
       state: { type: 'string' },
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     const d = new DockerRuntime(instance, values['container-label'], log);
     await d.init();
     runtime = d;
-  } else runtime = new RegistryRuntime(insecure, log);
+  } else runtime = new RegistryRuntime(insecure, log, values.mirror);
 
   const nodeName = values['node-name'] ?? hostname();
   const hostIP = firstAddress();

@@ -44,11 +44,23 @@ export class RegistryRuntime implements Runtime {
   constructor(
     private readonly insecure: readonly string[],
     private readonly log: Log,
+    /** `host:port` tried first for every image, path kept (as sealer sets containerd's mirrors to its registry). */
+    private readonly mirror?: string,
   ) {}
 
   async pull(image: string): Promise<Pulled> {
     const ref = parseReference(image);
-    const base = this.baseUrl(ref);
+    if (this.mirror) {
+      try {
+        return await this.pullFrom(`http://${this.mirror}/v2/${ref.path}`, ref);
+      } catch (err) {
+        this.log(`mirror ${this.mirror} has no ${ref.normalized} (${err instanceof Error ? err.message : String(err)}); pulling from ${ref.domain}`);
+      }
+    }
+    return this.pullFrom(this.baseUrl(ref), ref);
+  }
+
+  private async pullFrom(base: string, ref: ImageRef): Promise<Pulled> {
     const top = await this.manifest(base, ref, ref.digest ?? ref.tag!);
     let manifest = top;
     const doc = JSON.parse(top.bytes.toString('utf8')) as { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
