@@ -18,55 +18,15 @@
 #
 # Bump VERSION whenever the recipe below changes.
 set -euo pipefail
+# shellcheck source=scripts/node-image-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/node-image-lib.sh"
 
 VERSION=1
-SUITE=bookworm
 IMAGE="sealer-node:${VERSION}"
 PACKAGES="openssh-server,docker.io,iptables,docker-registry,curl,ca-certificates,iproute2,procps"
 
-if [ "${1:-}" = "--print-name" ]; then
-  echo "$IMAGE"
-  exit 0
-fi
-
-if [ "${NODE_IMAGE_FORCE:-0}" != "1" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  echo "node image: $IMAGE already exists" >&2
-  echo "$IMAGE"
-  exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "node image: debootstrap needs root" >&2
-  exit 1
-fi
-for bin in debootstrap docker tar; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "node image: $bin not found" >&2; exit 1; }
-done
-
-mirror="${NODE_IMAGE_MIRROR:-}"
-if [ -z "$mirror" ]; then
-  # The mirror apt uses on this machine (deb822 URIs: lines or one-line "deb URI suite" entries).
-  mirror="$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-    | grep -E '/debian/?( |$)' | grep -v security | head -n 1 \
-    | sed -E 's/^URIs:[[:space:]]*//; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//; s/[[:space:]].*$//' || true)"
-fi
-mirror="${mirror:-http://deb.debian.org/debian}"
-
-cache="${NODE_IMAGE_CACHE:-/var/cache/sealer-node-debs}"
-mkdir -p "$cache"
-work="$(mktemp -d /tmp/sealer-node-default-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-root="$work/rootfs"
-
-start=$(date +%s)
-echo "node image: debootstrap $SUITE from $mirror into $root" >&2
-debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$cache" \
-  "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-  echo "node image: debootstrap failed; last lines:" >&2
-  tail -n 30 "$work/debootstrap.log" >&2
-  [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
-  exit 1
-}
+node_image_start "$IMAGE" "$@"
+node_image_bootstrap "$PACKAGES"
 
 # Key login only; root has no password. The host key is generated per container at start:
 # ed25519 only (an RSA key takes most of a second to generate, on every node start).
@@ -121,15 +81,4 @@ fi
 exec /usr/sbin/sshd -D -e
 EOF
 chmod 755 "$root/usr/local/sbin/sealer-node-start"
-# Keep the image small: no apt lists, no docs, no debootstrap leftovers.
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* \
-  "$root"/usr/share/man/* "$root"/debootstrap
-
-echo "node image: importing $IMAGE" >&2
-tar --numeric-owner -C "$root" -c . | docker import \
-  -c 'CMD ["/usr/local/sbin/sealer-node-start"]' \
-  -c 'EXPOSE 22' \
-  -m "sealer build node ($SUITE minbase + openssh-server, docker.io)" \
-  - "$IMAGE" >/dev/null
-echo "node image: built $IMAGE in $(( $(date +%s) - start ))s" >&2
-echo "$IMAGE"
+node_image_import "$IMAGE" "sealer build node ($SUITE minbase + openssh-server, docker.io)"

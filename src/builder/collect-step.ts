@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectedImage } from '../collect/index.js';
 import type { HarvestedImage } from '../collect/harvest/types.js';
@@ -16,7 +16,7 @@ import type { LayerEntry } from '../rootfs/entry.js';
 import { applyLayer } from '../rootfs/extract.js';
 import { readLayerTops, writeLayerTops } from '../rootfs/layer-tops.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
-import { diffSinceSnapshot, takeSnapshot } from '../rootfs/snapshot-diff.js';
+import { entryFromDisk } from '../rootfs/walk.js';
 import { StepCache } from './step-cache.js';
 
 /** How container images are found and saved into the cluster image's registry. */
@@ -150,7 +150,6 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
 
   // The registry tree never holds symlinks; `registry` itself being one is refused.
   await mkdir(await refuseSymlinks(registryDir, registryDir), { recursive: true });
-  const before = await takeSnapshot(registryDir);
   const tree = new RegistryTreeSink(registryDir);
   const sink = new CachedTreeSink(tree, path.join(ctx.store.cacheDir(), 'blobs'));
   const saved = opts.client
@@ -170,8 +169,14 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [file], digest: img.digest });
   }
   await tree.close();
-  const entries: LayerEntry[] = (await diffSinceSnapshot(registryDir, before)).map((e) => ({ ...e, path: `registry/${e.path}` }));
-  entries.push({ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 });
+  // The layer holds what the writer reports it changed (nothing re-scans the tree).
+  const entries: LayerEntry[] = [{ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 }];
+  for (const abs of [...tree.written].sort()) {
+    const rel = path.relative(registryDir, abs);
+    if (rel === '' || rel.startsWith('..')) continue;
+    const entry = await entryFromDisk(rel, abs, await lstat(abs, { bigint: true }));
+    if (entry) entries.push({ ...entry, path: `registry/${entry.path}` });
+  }
   const built = await writeLayerBlob(ctx.store, entries, {
     // The layer is nearly all registry blobs, already compressed: an uncompressed tar (a plain
     // OCI layer media type) stores them as they are, hashed once, instead of running 1.6 GiB

@@ -1,10 +1,11 @@
 import { resolveInRoot } from '../confined-path.js';
-import { UserError, withContext } from '../errors.js';
+import { UserError } from '../errors.js';
 import { buildManifest, manifestDigest, type TreeManifest } from '../host/manifest.js';
 import { loadPluginDir, mergePlugins } from '../plugin/load.js';
 import { type PluginHost, runPluginPhase } from '../plugin/run.js';
 import type { Phase, Plugin } from '../plugin/types.js';
 import { nullReporter, type Reporter } from '../report/events.js';
+import { timedStep } from '../report/timed-step.js';
 import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
 import { clusterBase, StateKeeper } from './state.js';
@@ -232,21 +233,6 @@ function roles(h: ClusterHost, ctx: Ctx): string[] {
   return h === first ? [...h.roles, 'master0'] : [...h.roles];
 }
 
-async function timed<T>(
-  reporter: Reporter,
-  counter: { n: number },
-  id: string,
-  text: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const started = Date.now();
-  reporter.emit({ type: 'step-start', id, index: counter.n++, total: 0, text });
-  try {
-    const r = await fn();
-    reporter.emit({ type: 'step-done', id, cached: false, ms: Date.now() - started });
-    return r;
-  } catch (err) {
-    reporter.emit({ type: 'step-failed', id, error: err });
-    throw err instanceof UserError ? err : withContext(text, err);
-  }
+function timed<T>(reporter: Reporter, counter: { n: number }, id: string, text: string, fn: () => Promise<T>): Promise<T> {
+  return timedStep(reporter, { id, index: counter.n++, total: 0, text }, fn);
 }

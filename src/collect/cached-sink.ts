@@ -74,9 +74,10 @@ export class CachedTreeSink implements ImageSink {
     const st = await stat(src).catch(() => undefined);
     if (!st) return false;
     const dest = await this.tree.at(blobDataPath(this.tree.registryDir, digest));
-    await mkdir(dirname(dest), { recursive: true });
+    await this.tree.makeDir(dirname(dest));
     try {
       await link(src, dest);
+      this.tree.noteWritten(dest);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return true;

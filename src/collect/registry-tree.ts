@@ -49,6 +49,12 @@ export class DanglingReferenceError extends UserError {
 export class RegistryTreeSink implements ImageSink {
   private readonly inflight = new Map<Digest, Promise<void>>();
   private readonly tmpDir: string;
+  /**
+   * What this sink changed (absolute paths): every file it wrote, every directory it made, and
+   * the directories those went into. The new registry files' layer is made of these, so nothing
+   * has to re-scan the tree.
+   */
+  readonly written = new Set<string>();
 
   constructor(readonly registryDir: string) {
     this.tmpDir = join(registryDir, '.incoming');
@@ -63,6 +69,27 @@ export class RegistryTreeSink implements ImageSink {
   /** `path` (under the tree) after checking that no component of it is a symlink. */
   at(path: string): Promise<string> {
     return refuseSymlinks(this.registryDir, path);
+  }
+
+  /** Writes a link file and records it. */
+  private async link(path: string, digest: Digest): Promise<void> {
+    if ((await readFile(path, 'utf8').catch(() => undefined))?.trim() === digest) return;
+    await this.makeDir(dirname(path));
+    await writeLink(path, digest);
+    this.noteWritten(path);
+  }
+
+  /** Creates a directory (and its parents), recording each one made and where it was made. */
+  async makeDir(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    for (let d = dir; d.length >= first.length; d = dirname(d)) this.noteWritten(d);
+  }
+
+  /** Records a file or directory this sink (or a sink wrapping it) put into the tree. */
+  noteWritten(path: string): void {
+    this.written.add(path);
+    this.written.add(dirname(path));
   }
 
   /** Streams a blob in, verified against `expected`; a blob already present is not rewritten. */
@@ -95,8 +122,9 @@ export class RegistryTreeSink implements ImageSink {
         throw new DigestMismatchError(expected.digest, got, expected.size, check.size(), 'registry tree');
       }
       const dest = await this.at(blobDataPath(this.registryDir, expected.digest));
-      await mkdir(dirname(dest), { recursive: true });
+      await this.makeDir(dirname(dest));
       await rename(tmp, dest);
+      this.noteWritten(dest);
     } catch (err) {
       await removeWritten(out, tmp);
       throw err;
@@ -126,12 +154,12 @@ export class RegistryTreeSink implements ImageSink {
     const links = { layers: new Set<Digest>(), revisions: [] as Digest[] };
     await this.collectLinks(repo, desc.digest, bytes, desc.mediaType, links, 0);
     if (!(await this.hasBlob(desc.digest))) await this.writeBytes(desc, bytes);
-    for (const d of links.layers) await writeLink(await this.at(layerLinkPath(this.registryDir, repo, d)), d);
+    for (const d of links.layers) await this.link(await this.at(layerLinkPath(this.registryDir, repo, d)), d);
     // Children before their index, so a manifest is never visible before what it names.
-    for (const d of links.revisions) await writeLink(await this.at(revisionLinkPath(this.registryDir, repo, d)), d);
+    for (const d of links.revisions) await this.link(await this.at(revisionLinkPath(this.registryDir, repo, d)), d);
     if (name.tag !== undefined) {
-      await writeLink(await this.at(tagIndexPath(this.registryDir, repo, name.tag, desc.digest)), desc.digest);
-      await writeLink(await this.at(tagCurrentPath(this.registryDir, repo, name.tag)), desc.digest);
+      await this.link(await this.at(tagIndexPath(this.registryDir, repo, name.tag, desc.digest)), desc.digest);
+      await this.link(await this.at(tagCurrentPath(this.registryDir, repo, name.tag)), desc.digest);
     }
   }
 
@@ -199,10 +227,8 @@ export class RegistryTreeSink implements ImageSink {
   }
 }
 
-/** Writes `sha256:<hex>` (no newline) atomically, unless the link already says so; `path` is checked. */
+/** Writes `sha256:<hex>` (no newline) atomically into an existing directory; `path` is checked. */
 async function writeLink(path: string, digest: Digest): Promise<void> {
-  if ((await readFile(path, 'utf8').catch(() => undefined))?.trim() === digest) return;
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   await writeFile(tmp, digest);
   await rename(tmp, path);

@@ -113,6 +113,15 @@ test('build -m container: node containers, nested dockerd, the image harvested a
   assert.ok(found.sources.some((s) => s.startsWith('runtime docker container')), `the nested dockerd ran it: ${found.sources.join(', ')}`);
   assert.equal(await servedDigest(t, 'app-cont:1', 'test/capp:1'), digest);
   assert.deepEqual(await leftovers(root), []);
+
+  // A failure at commit: the image ran, but the build host may not fetch it over plain HTTP.
+  const commit = await sealer(['build', '-m', 'container', '--node-network', set.network, '--build-arg', `APP_IMAGE=${host}/test/capp:1`, '-t', 'app-cont:2', ctx], {
+    root,
+    timeoutMs: 300_000,
+  });
+  assert.equal(commit.code, 1, commit.stderr);
+  assert.match(commit.stderr, new RegExp(`${reg.ip.replace(/\./g, '\\.')}:5000`));
+  assert.deepEqual(await leftovers(root), [], 'after a failure at commit');
 });
 
 test('a pod that cannot pull fails the build at once, naming pod and reason; a slow one times out listing what was pending', async (t) => {
@@ -165,7 +174,7 @@ test('a SIGKILLed live build leaves its machines; sealer prune (or the next buil
   if (!(await requireLive(t, { container: true }))) return;
   await liveBase(root);
   const ctx = await tempDir(t);
-  await appContext(ctx, { from: 'live-base:1', extraCmds: ['sleep 600'] });
+  await appContext(ctx, { from: 'live-base:1', extraCmds: ['echo sleeping now && sleep 600'] });
   const killed = async (mode: string, sig: NodeJS.Signals): Promise<string> => {
     // The app's image is on the cluster's own registry (absent): no traffic leaves the build.
     const child = startSealer(['build', '-m', mode, '--build-arg', 'APP_IMAGE=sea.hub:5000/none/x:1', '-t', 'x:1', ctx], { root, env: { SEALER_STANDIN_RUNTIME: 'registry' } });
@@ -175,13 +184,13 @@ test('a SIGKILLed live build leaves its machines; sealer prune (or the next buil
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString();
       // Once: a second signal makes sealer exit at once, skipping its cleanup (as designed).
-      if (!sent && err.includes('CMD sleep 600')) {
+      if (!sent && err.includes('sleeping now')) {
         sent = true;
         child.kill(sig);
       }
     });
     await once(child, 'exit');
-    assert.match(err, /CMD sleep 600/, 'killed while the CMD ran');
+    assert.match(err, /sleeping now/, 'killed while the CMD ran');
     return err;
   };
   for (const mode of ['container', 'local']) {

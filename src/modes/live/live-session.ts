@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PinnedImage } from '../../builder/collect-step.js';
 import type { BuildSession, CmdRequest, RunChanges, RunRequest, SessionContext } from '../../builder/mode.js';
@@ -11,7 +11,6 @@ import { MediaType } from '../../image/media-types.js';
 import type { LayerEntry } from '../../rootfs/entry.js';
 import { applyLayer } from '../../rootfs/extract.js';
 import { entryFromDisk } from '../../rootfs/walk.js';
-import { rm } from 'node:fs/promises';
 
 /** Where a live build's steps run: the cluster rootfs on master0, with the cluster's kubeconfig. */
 export interface LivePlace {
@@ -43,21 +42,10 @@ export class LiveSession implements BuildSession {
     const { master0, rootfs } = this.place;
     const signal = this.ctx.opts.signal;
     const before = await statTree(master0, rootfs, signal);
-    const tail: string[] = [];
-    const r = await master0.exec(this.command(req.argv.map(shellQuote).join(' ')), {
-      env: { ...this.place.env, ...req.env },
-      allowFailure: true,
-      keepStdout: false,
-      onOutput: lineSplitter((line) => {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        req.onLine(line);
-      }),
-      ...(signal ? { signal } : {}),
-    });
+    const { code, tail } = await this.execInRootfs(req.argv.map(shellQuote).join(' '), req.env, req.onLine);
     const dir = path.join(this.ctx.workDir, `run-${req.id}`);
     const dispose = () => rm(dir, { recursive: true, force: true });
-    if (r.code !== 0) return { code: r.code, tail, entries: [], inWorkRootfs: false, note: '', dispose };
+    if (code !== 0) return { code, tail, entries: [], inWorkRootfs: false, note: '', dispose };
     try {
       const { changed, removed } = diffTrees(before, await statTree(master0, rootfs, signal));
       const entries: LayerEntry[] = [];
@@ -95,22 +83,11 @@ export class LiveSession implements BuildSession {
 
   /** Runs the CMD against the cluster now (the image records it for `run` as well). */
   async cmd(req: CmdRequest): Promise<void> {
-    const { master0 } = this.place;
-    const tail: string[] = [];
-    const signal = this.ctx.opts.signal;
-    const r = await master0.exec(this.command(`/bin/sh -c ${shellQuote(req.command)}`), {
-      env: { ...this.place.env, ...req.env },
-      allowFailure: true,
-      keepStdout: false,
-      onOutput: lineSplitter((line) => {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        this.ctx.reporter.emit({ type: 'log', id: req.id, level: 'info', text: line });
-      }),
-      ...(signal ? { signal } : {}),
-    });
-    if (r.code !== 0) {
-      throw new UserError(`CMD ${req.command} failed on ${master0.name} with exit code ${r.code}${tail.length ? `:\n  ${tail.slice(-10).join('\n  ')}` : ''}`);
+    const { code, tail } = await this.execInRootfs(`/bin/sh -c ${shellQuote(req.command)}`, req.env, (line) =>
+      this.ctx.reporter.emit({ type: 'log', id: req.id, level: 'info', text: line }),
+    );
+    if (code !== 0) {
+      throw new UserError(`CMD ${req.command} failed on ${this.place.master0.name} with exit code ${code}${tail.length ? `:\n  ${tail.slice(-10).join('\n  ')}` : ''}`);
     }
   }
 
@@ -120,6 +97,24 @@ export class LiveSession implements BuildSession {
 
   close(): Promise<void> {
     return this.teardown();
+  }
+
+  /** Runs a command on master0 in the cluster rootfs, its output streamed by line; keeps the last 20 lines. */
+  private async execInRootfs(command: string, env: Readonly<Record<string, string>>, onLine: (line: string) => void): Promise<{ code: number; tail: string[] }> {
+    const tail: string[] = [];
+    const signal = this.ctx.opts.signal;
+    const r = await this.place.master0.exec(this.command(command), {
+      env: { ...this.place.env, ...env },
+      allowFailure: true,
+      keepStdout: false,
+      onOutput: lineSplitter((line) => {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        onLine(line);
+      }),
+      ...(signal ? { signal } : {}),
+    });
+    return { code: r.code, tail };
   }
 
   /** `cd rootfs; PATH=rootfs/bin:$PATH; KUBECONFIG=...; exec <command>` */
