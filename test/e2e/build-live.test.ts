@@ -47,6 +47,8 @@ test('build -m local: the image a CMD started is harvested at the digest that ra
   const upstream = await startRegistry();
   t.after(() => upstream.stop());
   const digest = await pushApp(upstream.host, 'app');
+  // The stand-in's docker runtime pulls into the build host's dockerd, as a kubelet would: not ours to keep.
+  t.after(() => run('docker', ['rmi', '-f', `${upstream.host}/test/app:1`]).catch(() => {}));
   const ctx = await tempDir(t);
   await appContext(ctx, { from: 'live-base:1', extraCmds: ['echo second'] });
 
