@@ -6,12 +6,10 @@ import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { makeAppImage, pushAppImage } from '../support/app-image.js';
 import { buildLiveBase } from '../support/live-base.js';
+import { nodeImage } from '../support/node-images.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
 
 const run = promisify(execFile);
-
-/** The default node image of `-m container` (scripts/build-node-image-default.sh). */
-export const NODE_IMAGE = 'sealer-node:1';
 
 /** True when everything the live-mode tests need is here (else skipped, or failed under CI). */
 export async function requireLive(t: TestContext, opts: { container?: boolean } = {}): Promise<boolean> {
@@ -25,19 +23,7 @@ export async function requireLive(t: TestContext, opts: { container?: boolean } 
     missingRequirement(t, 'live builds need root');
     return false;
   }
-  const info = await run('docker', ['info', '--format', '{{.ServerVersion}}']).catch(() => undefined);
-  if (!info) {
-    missingRequirement(t, 'no running dockerd');
-    return false;
-  }
-  if (opts.container) {
-    const img = await run('docker', ['image', 'inspect', NODE_IMAGE]).catch(() => undefined);
-    if (!img) {
-      missingRequirement(t, `no ${NODE_IMAGE} image (bash scripts/build-node-image-default.sh)`);
-      return false;
-    }
-  }
-  return true;
+  return (await nodeImage(t, opts.container ? 'build-node-image-default.sh' : 'build-node-image.sh')) !== undefined;
 }
 
 /** Builds the live test base image (the stand-in cluster) into the store at `root`. */

@@ -13,6 +13,7 @@ import { assembleLiveContext } from '../support/live-base.js';
 import { type RunningRegistry, freePort, startRegistry } from '../support/registry.js';
 import { fromRepoRoot } from '../support/repo-root.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
+import { nodeImage } from '../support/node-images.js';
 
 const run = promisify(execFile);
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/kube-standin/main.js');
@@ -276,20 +277,13 @@ test('a Deployment naming a missing image shows ErrImagePull, then ImagePullBack
 
 test('docker runtime: pods become labelled containers of the image the registry served; an exiting one is CrashLoopBackOff; SIGTERM removes them', async (t) => {
   if (!requireTools(t, false)) return;
-  if (!hasBinary('docker') || (await run('docker', ['info']).then(() => false, () => true))) {
-    missingRequirement(t, 'a working docker (dockerd) is needed');
-    return;
-  }
-  const nodeImage = execFileSync('bash', [fromRepoRoot('scripts/build-node-image.sh'), '--print-name'], { encoding: 'utf8' }).trim();
-  if ((await run('docker', ['image', 'inspect', nodeImage]).then(() => true, () => false)) === false) {
-    missingRequirement(t, `the node image ${nodeImage} is missing: run bash scripts/setup.sh --services`);
-    return;
-  }
+  const testNodeImage = await nodeImage(t, 'build-node-image.sh');
+  if (testNodeImage === undefined) return;
   const dir = await tempDir(t);
   const reg = await startRegistry();
   t.after(() => reg.stop());
   // A runnable image (Debian with a shell) in the test registry.
-  execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `docker-daemon:${nodeImage}`, `docker://${reg.host}/apps/shell:v1`], { stdio: 'ignore' });
+  execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `docker-daemon:${testNodeImage}`, `docker://${reg.host}/apps/shell:v1`], { stdio: 'ignore' });
   const { digest } = servedManifest(reg, 'apps/shell:v1');
   const image = `${reg.host}/apps/shell:v1`;
   t.after(() => run('docker', ['rmi', image]).catch(() => undefined));
@@ -347,15 +341,8 @@ spec:
 
 test('cluster-live scripts: init-master0 starts the stand-in detached in a node container, kubectl there runs a Deployment, clean.sh removes it all', async (t) => {
   if (!requireTools(t, true)) return;
-  if (!hasBinary('docker') || (await run('docker', ['info']).then(() => false, () => true))) {
-    missingRequirement(t, 'a working docker (dockerd) is needed');
-    return;
-  }
-  const nodeImage = execFileSync('bash', [fromRepoRoot('scripts/build-node-image.sh'), '--print-name'], { encoding: 'utf8' }).trim();
-  if ((await run('docker', ['image', 'inspect', nodeImage]).then(() => true, () => false)) === false) {
-    missingRequirement(t, `the node image ${nodeImage} is missing: run bash scripts/setup.sh --services`);
-    return;
-  }
+  const testNodeImage = await nodeImage(t, 'build-node-image.sh');
+  if (testNodeImage === undefined) return;
   const reg = await startRegistry();
   t.after(() => reg.stop());
   const { digest } = await pushRandom(t, reg, 'apps/web:v1', 'oci');
@@ -365,7 +352,7 @@ test('cluster-live scripts: init-master0 starts the stand-in detached in a node 
   // Host networking: the node reaches the loopback test registry, and a free port keeps 6443 alone.
   const name = `sealer-standin-test-${randomBytes(4).toString('hex')}`;
   const port = String(await freePort());
-  await run('docker', ['run', '-d', '--name', name, '--label', 'sealer.io/test=kube-standin', '--network', 'host', '-v', `${rootfs}:/rootfs:ro`, nodeImage, 'sleep', '600']);
+  await run('docker', ['run', '-d', '--name', name, '--label', 'sealer.io/test=kube-standin', '--network', 'host', '-v', `${rootfs}:/rootfs:ro`, testNodeImage, 'sleep', '600']);
   t.after(() => run('docker', ['rm', '-f', '-v', name]).catch(() => undefined));
   const sh = async (script: string) => (await run('docker', ['exec', '-e', 'SEALER_ROOTFS=/rootfs', '-e', `SEALER_STANDIN_PORT=${port}`, '-w', '/rootfs/scripts', name, 'bash', '-c', script], { timeout: 60_000 })).stdout;
 

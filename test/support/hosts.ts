@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { hasBinary, missingRequirement } from './requirements.js';
 import { makeTestKey, type TestKey } from './ssh-keys.js';
+import { nodeImage } from './node-images.js';
 
 const run = promisify(execFile);
 
@@ -69,29 +69,9 @@ async function docker(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-let nodeImage: Promise<string> | undefined;
-
-/** Ensures dockerd answers (starting it when we are root) and the node image exists; builds it once. */
-async function prepare(t: TestContext): Promise<string | undefined> {
-  if (!hasBinary('docker')) {
-    missingRequirement(t, 'docker not found on PATH (apt-get install docker.io)');
-    return undefined;
-  }
-  const scripts = join(repoRoot(), 'scripts');
-  try {
-    await run('bash', [join(scripts, 'start-dockerd.sh')], { timeout: 120_000 });
-  } catch (err) {
-    missingRequirement(t, `no Docker engine: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-    return undefined;
-  }
-  nodeImage ??= run('bash', [join(scripts, 'build-node-image.sh')], { timeout: 600_000 }).then((r) => r.stdout.trim());
-  try {
-    return await nodeImage;
-  } catch (err) {
-    nodeImage = undefined;
-    missingRequirement(t, `cannot build the node image: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-    return undefined;
-  }
+/** Ensures dockerd answers and the test-host image exists (built once). */
+function prepare(t: TestContext): Promise<string | undefined> {
+  return nodeImage(t, 'build-node-image.sh');
 }
 
 /** Waits until something on ip:port sends an SSH banner. */

@@ -1,40 +1,17 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { hasBinary, missingRequirement } from '../../support/requirements.js';
-import { repoRoot } from '../../support/repo-root.js';
+import { nodeImage } from '../../support/node-images.js';
 
 const run = promisify(execFile);
-
-let image: Promise<string> | undefined;
 
 /**
  * Ensures dockerd answers and the default node image `sealer-node:1` exists (built once by
  * scripts/build-node-image-default.sh); false (test skipped, or failed under CI) otherwise.
  */
 export async function prepareNodeImage(t: TestContext): Promise<boolean> {
-  if (!hasBinary('docker')) {
-    missingRequirement(t, 'docker not found on PATH (apt-get install docker.io)');
-    return false;
-  }
-  const scripts = join(repoRoot(), 'scripts');
-  try {
-    await run('bash', [join(scripts, 'start-dockerd.sh')], { timeout: 120_000 });
-  } catch (err) {
-    missingRequirement(t, `no Docker engine: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-    return false;
-  }
-  image ??= run('bash', [join(scripts, 'build-node-image-default.sh')], { timeout: 900_000 }).then((r) => r.stdout.trim());
-  try {
-    await image;
-    return true;
-  } catch (err) {
-    image = undefined;
-    missingRequirement(t, `cannot build the node image: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-    return false;
-  }
+  return (await nodeImage(t, 'build-node-image-default.sh')) !== undefined;
 }
 
 /** A build id unique to this test run. */
