@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { DetectedImage } from '../collect/index.js';
 import type { HarvestedImage } from '../collect/harvest/types.js';
 import type { ImageToSave } from '../collect/save-images.js';
+import { byCodePoint } from '../collect/files.js';
 import { refuseSymlinks, resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
@@ -205,10 +206,10 @@ function withPinned(detected: readonly DetectedImage[], pinned: readonly PinnedI
   const byRef = new Map<string, ImageToSave>(detected.map((d) => [d.reference, d]));
   for (const p of pinned) {
     const d = byRef.get(p.reference);
-    const sources = [...new Set([...(d?.sources ?? []), ...p.sources])].sort();
+    const sources = [...new Set([...(d?.sources ?? []), ...p.sources])].sort(byCodePoint);
     byRef.set(p.reference, { reference: p.reference, sources, ...(p.digest ? { digest: p.digest } : {}) });
   }
-  return [...byRef.values()].sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+  return [...byRef.values()].sort((a, b) => byCodePoint(a.reference, b.reference));
 }
 
 /** The parts of the rootfs detection reads; big registry blobs only need to exist. */

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import type { Descriptor } from '../image/types.js';
 import type { PlannedStep } from './plan.js';
 import { writeLayerBlob } from '../rootfs/layer-blob.js';
 import { prepareCopy } from './copy-step.js';
@@ -52,7 +53,7 @@ export async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, env
   }
 }
 
-async function landed(env: StepEnv, layer: Parameters<StepEnv['rootfs']['applyIfMade']>[0]): Promise<void> {
+async function landed(env: StepEnv, layer: Descriptor): Promise<void> {
   await env.rootfs.applyIfMade(layer);
   await env.session.copied(layer);
 }

@@ -9,7 +9,7 @@ import { timedStep } from '../report/timed-step.js';
 import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
 import { clusterBase, StateKeeper } from './state.js';
-import { builtinRegistryCommand, cmdCommand, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
+import { builtinRegistryCommand, cmdCommand, DEFAULT_REGISTRY, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
 import type { ClusterHost, ClusterRunRequest, ClusterRunResult } from './types.js';
 import { checkCanLogIn, checkClusterInputs, checkPlugins } from './validate.js';
 
@@ -58,7 +58,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   const reporter = req.reporter ?? nullReporter;
   const signal = req.signal;
   const sig = signal ? { signal } : {};
-  const registry = req.registry ?? { domain: 'sea.hub', port: 5000 };
+  const registry = req.registry ?? DEFAULT_REGISTRY;
   const base = clusterBase(req.clusterName);
   const rootfs = `${base}/rootfs`;
 

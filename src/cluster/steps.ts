@@ -7,6 +7,9 @@ interface HostPlace {
   readonly roles: readonly string[];
 }
 
+/** The embedded registry's name and port unless a run names others (sealer's `sea.hub:5000`). */
+export const DEFAULT_REGISTRY = { domain: 'sea.hub', port: 5000 } as const;
+
 /** Env every script, plugin and CMD of a run sees, besides the user's. */
 export function sealerEnv(
   cluster: string,

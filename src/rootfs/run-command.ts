@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { killProcessGroup } from '../process-group.js';
+import { OutputLines } from '../report/output-lines.js';
 
 /** How a RUN's filesystem changes are captured. */
 export type DiffMethod = 'overlay' | 'snapshot';
@@ -79,21 +80,9 @@ function spawnLogged(cmd: string, args: readonly string[], opts: RunOptions): Pr
     const child = spawn(cmd, args, { env: { ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const onAbort = (): void => killProcessGroup(child.pid);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const tail: string[] = [];
-    let partial = { out: '', err: '' };
-    const take = (which: 'out' | 'err') => (chunk: Buffer) => {
-      const text = partial[which] + chunk.toString('utf8');
-      const lines = text.split('\n');
-      partial = { ...partial, [which]: lines.pop() ?? '' };
-      for (const line of lines) keep(line);
-    };
-    const keep = (line: string): void => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      opts.onLine?.(line);
-    };
-    child.stdout.on('data', take('out'));
-    child.stderr.on('data', take('err'));
+    const output = new OutputLines(opts.onLine);
+    child.stdout.on('data', (c: Buffer) => output.feed('stdout', c));
+    child.stderr.on('data', (c: Buffer) => output.feed('stderr', c));
     child.on('error', (err) => {
       opts.signal?.removeEventListener('abort', onAbort);
       reject(new Error(`starting ${cmd}: ${err.message}`));
@@ -101,9 +90,8 @@ function spawnLogged(cmd: string, args: readonly string[], opts: RunOptions): Pr
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (opts.signal?.aborted) return reject(opts.signal.reason);
-      if (partial.out) keep(partial.out);
-      if (partial.err) keep(partial.err);
-      resolve({ code: code ?? (sig ? 128 : 1), tail });
+      output.flush();
+      resolve({ code: code ?? (sig ? 128 : 1), tail: output.tail });
     });
   });
 }

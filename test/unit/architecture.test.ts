@@ -21,7 +21,7 @@ const ARCHITECTURE: Architecture = {
     collect: ['image', 'registry', 'report'],
     registry: ['image', 'report'],
     host: ['image', 'report'],
-    rootfs: ['image'],
+    rootfs: ['image', 'report'],
     kubefile: [],
     image: [],
     report: [],

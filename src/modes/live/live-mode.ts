@@ -6,14 +6,14 @@ import type { PinnedImage } from '../../builder/collect-step.js';
 import { runCluster } from '../../cluster/run.js';
 import { deleteCluster } from '../../cluster/delete.js';
 import { clusterBase } from '../../cluster/state.js';
-import { sealerEnv } from '../../cluster/steps.js';
+import { DEFAULT_REGISTRY, sealerEnv } from '../../cluster/steps.js';
 import type { ClusterHostSpec, ClusterRunRequest } from '../../cluster/types.js';
 import { harvestImages, listPodsWithKubectl, type WaitProgress, waitForWorkloads } from '../../collect/harvest/index.js';
 import { UsageError, UserError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { readClusterMeta } from '../../image/cluster-labels.js';
 import { formatPlatform, hostPlatform, platformMatches } from '../../registry/platform.js';
-import type { Infrastructure, InfraProvider, NodeRequest } from '../../infra/provider.js';
+import type { InfraProvider, NodeRequest, ProvisionedNode } from '../../infra/provider.js';
 import { clusterStateDir, forgetCluster, recordCluster } from './build-record.js';
 import { releaseBuildLeftovers } from './leftovers.js';
 import { LiveSession } from './live-session.js';
@@ -68,6 +68,11 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
   const cluster = `build-${buildId}`;
   const hosts: ClusterHostSpec[] = infra.nodes.map((n) => ({ ip: n.ip, roles: n.roles }));
   const byIp = new Map(infra.nodes.map((n) => [n.ip, n]));
+  const nodeAt = (ip: string): ProvisionedNode => {
+    const node = byIp.get(ip);
+    if (!node) throw new Error(`${ip} is not a node of build ${buildId}`);
+    return node;
+  };
   const clusterReq = {
     clusterName: cluster,
     hosts,
@@ -76,7 +81,7 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
     stateDir: clusterStateDir(stateDir, buildId),
     reporter,
     ...sig,
-    connect: (spec: ClusterHostSpec) => infra.connect(byIp.get(spec.ip) ?? (infra.nodes[0] as (typeof infra.nodes)[number]), sig),
+    connect: (spec: ClusterHostSpec) => infra.connect(nodeAt(spec.ip), sig),
   } satisfies Partial<ClusterRunRequest>;
   let master0: Host | undefined;
   let up = false;
@@ -118,11 +123,11 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
     const m0 = master0;
     const rootfs = `${clusterBase(cluster)}/rootfs`;
     const kubeconfig = await findKubeconfig(m0, live.kubeconfig, sig);
-    const kubectl = await pickKubectl(m0, rootfs);
+    const kubectl = await pickKubectl(m0, rootfs, sig);
     const listPods = () => listPodsWithKubectl(m0, { kubeconfig, kubectl, ...sig });
     // Scope: the pods this build starts are the ones not running before its steps.
     const baseline = new Set((await listPods()).pods.map((p) => p.uid));
-    const env = sealerEnv(cluster, rootfs, hosts, hosts[0] as ClusterHostSpec, { domain: 'sea.hub', port: 5000 });
+    const env = sealerEnv(cluster, rootfs, hosts, hosts[0] as ClusterHostSpec, DEFAULT_REGISTRY);
     const findImages = async (): Promise<readonly PinnedImage[]> =>
       phase(reporter, 'harvest', 'waiting for the workloads this build started, then harvesting their images', async () => {
         const waited = await waitForWorkloads({
@@ -133,14 +138,15 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
           ...sig,
         });
         reporter.emit({ type: 'log', id: 'harvest', level: 'info', text: `${waited.pods.length} pods of this build running` });
-        const nodes = await Promise.all(infra.nodes.map((n) => infra.connect(n, sig)));
+        // master0 is connected already; the other nodes only for their runtimes' listing.
+        const others = await Promise.all(infra.nodes.slice(1).map((n) => infra.connect(n, sig)));
         try {
-          const found = await harvestImages({ listPods, nodes, ...sig });
+          const found = await harvestImages({ listPods, nodes: [m0, ...others], ...sig });
           for (const w of found.warnings) reporter.emit({ type: 'warning', text: w });
           for (const n of found.notes) reporter.emit({ type: 'log', id: 'harvest', level: 'info', text: n });
           return found.images;
         } finally {
-          await Promise.all(nodes.map((n) => n.close()));
+          await Promise.all(others.map((n) => n.close()));
         }
       });
     return new LiveSession(ctx, { master0: m0, rootfs, kubeconfig, env }, findImages, teardown);
@@ -167,13 +173,12 @@ async function findKubeconfig(host: Host, given: string | undefined, sig: { sign
 }
 
 /** The cluster image's own kubectl (rootfs bin/) when it has one, else the host's. */
-async function pickKubectl(host: Host, rootfs: string): Promise<string> {
+async function pickKubectl(host: Host, rootfs: string, sig: { signal?: AbortSignal }): Promise<string> {
   const own = `${rootfs}/bin/kubectl`;
-  const r = await host.exec(['test', '-x', own], { allowFailure: true });
+  const r = await host.exec(['test', '-x', own], { allowFailure: true, ...sig });
   return r.code === 0 ? own : 'kubectl';
 }
 
-export type { Infrastructure };
 
 function describeWait(p: WaitProgress): string {
   const pending = p.pending.slice(0, 3).join('; ');

@@ -10,6 +10,7 @@ import type { Descriptor } from '../../image/types.js';
 import { MediaType } from '../../image/media-types.js';
 import type { LayerEntry } from '../../rootfs/entry.js';
 import { applyLayer } from '../../rootfs/extract.js';
+import { OutputLines } from '../../report/output-lines.js';
 import { entryFromDisk } from '../../rootfs/walk.js';
 
 /** Where a live build's steps run: the cluster rootfs on master0, with the cluster's kubeconfig. */
@@ -101,20 +102,18 @@ export class LiveSession implements BuildSession {
 
   /** Runs a command on master0 in the cluster rootfs, its output streamed by line; keeps the last 20 lines. */
   private async execInRootfs(command: string, env: Readonly<Record<string, string>>, onLine: (line: string) => void): Promise<{ code: number; tail: string[] }> {
-    const tail: string[] = [];
     const signal = this.ctx.opts.signal;
+    // A remote command's unfinished line is bounded: the host's output is not ours to trust.
+    const output = new OutputLines(onLine, { maxPartial: 4096 });
     const r = await this.place.master0.exec(this.command(command), {
       env: { ...this.place.env, ...env },
       allowFailure: true,
       keepStdout: false,
-      onOutput: lineSplitter((line) => {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        onLine(line);
-      }),
+      onOutput: (stream, chunk) => output.feed(stream, chunk),
       ...(signal ? { signal } : {}),
     });
-    return { code: r.code, tail };
+    output.flush();
+    return { code: r.code, tail: output.tail };
   }
 
   /** `cd rootfs; PATH=rootfs/bin:$PATH; KUBECONFIG=...; exec <command>` */
@@ -122,15 +121,4 @@ export class LiveSession implements BuildSession {
     const { rootfs, kubeconfig } = this.place;
     return `cd ${shellQuote(rootfs)} && export PATH=${shellQuote(`${rootfs}/bin`)}:"$PATH" KUBECONFIG=${shellQuote(kubeconfig)} && exec ${command}`;
   }
-}
-
-/** Turns output chunks into lines (stdout and stderr alike). */
-function lineSplitter(onLine: (line: string) => void): (stream: 'stdout' | 'stderr', chunk: Buffer) => void {
-  const partial = { stdout: '', stderr: '' };
-  return (stream, chunk) => {
-    const text = partial[stream] + chunk.toString('utf8');
-    const lines = text.split('\n');
-    partial[stream] = (lines.pop() ?? '').slice(-4096);
-    for (const l of lines) onLine(l);
-  };
 }
