@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type Dockerode from 'dockerode';
 import { releaseCloudLeftovers } from '../../../src/infra/cloud/index.js';
@@ -21,4 +22,17 @@ test('the Docker sweep leaves cloud builds alone; the cloud sweep without creden
   const cloud = await releaseCloudLeftovers(dir, { readStat: () => undefined });
   assert.deepEqual(cloud, { released: [], skipped: [{ buildId: 'c1', reason: 'no Alibaba Cloud credentials' }] });
   assert.ok(await readRecord(dir, 'c1'));
+});
+
+test('importing src/infra loads no Alibaba Cloud SDK (they load on the first API call)', () => {
+  const infra = new URL('../../../src/infra/index.js', import.meta.url).href;
+  const script = [
+    "import { createRequire } from 'node:module';",
+    `await import(${JSON.stringify(infra)});`,
+    "const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@alicloud'));",
+    'process.stdout.write(String(loaded.length));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '0');
 });
