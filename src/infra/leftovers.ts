@@ -42,6 +42,12 @@ export async function releaseLeftovers(
     try {
       const rec = await readRecord(stateDir, buildId);
       if (rec === undefined) continue;
+      // A cloud build has no Docker objects: a Docker sweep would find nothing and drop its
+      // record, leaking what it rents. releaseCloudLeftovers (cloud/leftovers.ts) handles it.
+      if (rec.provider === 'cloud') {
+        decided.set(buildId, false);
+        continue;
+      }
       const state = ownerState(rec.owner, read);
       if (state === 'dead') decided.set(buildId, true);
       else skip(buildId, describe(state, rec.owner.pid, rec.owner.host));
