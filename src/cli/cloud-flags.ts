@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../errors.js';
-import type { CloudCredentials, CloudSettings } from '../infra/cloud/index.js';
+import { CLOUD_DEFAULTS, type CloudCredentials, type CloudSettings, checkSettings, DEFAULT_IMAGE_FAMILY, parseCidr } from '../infra/cloud/settings.js';
 import { parseDuration } from './options.js';
 
 /** The `--cloud-*` flags as commander gives them. */
@@ -21,9 +21,9 @@ export interface CloudFlags {
   cloudEndpoint?: string;
 }
 
-/** Instance types with 4 vCPUs and 8–16 GiB, tried in order until one has stock. */
-export const DEFAULT_INSTANCE_TYPES = ['ecs.c7.xlarge', 'ecs.g7.xlarge', 'ecs.c6.xlarge', 'ecs.g6.xlarge'] as const;
 const DEFAULT_REGION = 'cn-hangzhou';
+/** What a dry run shows for the address it did not look up. */
+const ADDRESS_PLACEHOLDER = '<public address of this host>/32';
 /** Variables that hold Alibaba Cloud credentials: removed from the environment once read. */
 const CREDENTIAL_VARS = [
   'ALIBABA_CLOUD_ACCESS_KEY_ID',
@@ -41,14 +41,14 @@ export function addCloudFlags(cmd: Command, full = true): Command {
   if (!full) return cmd;
   return cmd
     .option('--cloud-zone <id>', 'cloud: zone (default: the first zone with stock of an instance type, in --cloud-instance-type order)')
-    .option('--cloud-instance-type <type,...>', `cloud: instance types to try in order (default ${DEFAULT_INSTANCE_TYPES.join(',')})`)
+    .option('--cloud-instance-type <type,...>', `cloud: instance types to try in order (default ${CLOUD_DEFAULTS.instanceTypes.join(',')})`)
     .option('--cloud-image-id <id>', 'cloud: OS image of the instances (default: the latest of --cloud-image-family)')
-    .option('--cloud-image-family <family>', 'cloud: image family used without --cloud-image-id', 'acs:ubuntu_22_04_x64')
-    .option('--cloud-disk-category <category>', 'cloud: system disk category', 'cloud_essd')
-    .option('--cloud-disk-size <GiB>', 'cloud: system disk size', '100')
+    .option('--cloud-image-family <family>', 'cloud: image family used without --cloud-image-id', DEFAULT_IMAGE_FAMILY)
+    .option('--cloud-disk-category <category>', 'cloud: system disk category', CLOUD_DEFAULTS.systemDisk.category)
+    .option('--cloud-disk-size <GiB>', 'cloud: system disk size', String(CLOUD_DEFAULTS.systemDisk.sizeGiB))
     .option('--cloud-ssh-from <cidr>', "cloud: the only source allowed to SSH to the instances (default: this host's public address, /32)")
     .option('--cloud-ip-echo <url>', 'cloud: where this host asks for its public address when --cloud-ssh-from is not given', 'https://api.ipify.org')
-    .option('--cloud-eip-bandwidth <Mbps>', 'cloud: bandwidth of each instance\'s elastic IP (pay by traffic)', '100')
+    .option('--cloud-eip-bandwidth <Mbps>', "cloud: bandwidth of each instance's elastic IP (pay by traffic)", String(CLOUD_DEFAULTS.eipBandwidthMbps))
     .option('--cloud-auto-release <duration>', 'cloud: the cloud deletes the instances this long after creation even if sealer cannot (safety net)', '3h')
     .option('--cloud-host-keys <policy>', 'cloud: console (host keys read from the instance console output, then checked strictly) or tofu (trust the first key seen)', 'console');
 }
@@ -84,34 +84,35 @@ export function cloudLocation(flags: Pick<CloudFlags, 'cloudRegion' | 'cloudEndp
 
 /** Checks the flags and makes the provider's settings; `sshFrom` is resolved by {@link resolveSshFrom}. */
 export function cloudSettings(flags: CloudFlags, envRegion: string | undefined, sshFrom: string): CloudSettings {
-  const types = (flags.cloudInstanceType ?? DEFAULT_INSTANCE_TYPES.join(','))
+  const types = (flags.cloudInstanceType ?? CLOUD_DEFAULTS.instanceTypes.join(','))
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (types.length === 0 || types.some((t) => !/^ecs\.[a-z0-9-]+\.[a-z0-9-]+$/.test(t))) {
-    throw new UsageError(`--cloud-instance-type wants ECS instance types such as ecs.c7.xlarge, got ${JSON.stringify(flags.cloudInstanceType)}`);
-  }
   const hostKeys = flags.cloudHostKeys;
   if (hostKeys !== 'console' && hostKeys !== 'tofu') throw new UsageError(`--cloud-host-keys must be console or tofu, got ${JSON.stringify(hostKeys)}`);
-  return {
+  const settings: CloudSettings = {
     ...cloudLocation(flags, envRegion),
     ...(flags.cloudZone ? { zone: flags.cloudZone } : {}),
     instanceTypes: types,
     ...(flags.cloudImageId ? { imageId: flags.cloudImageId } : { imageFamily: flags.cloudImageFamily }),
     systemDisk: { category: flags.cloudDiskCategory, sizeGiB: whole(flags.cloudDiskSize, '--cloud-disk-size', 20, 2048) },
     sshFrom,
-    allowSshFromAnywhere: sshFrom === '0.0.0.0/0',
+    // Only an explicit --cloud-ssh-from 0.0.0.0/0 opens SSH to everyone.
+    sshFromAnywhere: flags.cloudSshFrom !== undefined && parseCidr(sshFrom)?.prefix === 0,
     eipBandwidthMbps: whole(flags.cloudEipBandwidth, '--cloud-eip-bandwidth', 1, 500),
     autoReleaseMinutes: Math.ceil(parseDuration(flags.cloudAutoRelease, '--cloud-auto-release') / 60_000),
     hostKeys,
   };
+  // A dry run's placeholder address is checked as if it were one (TEST-NET-1).
+  checkSettings(sshFrom === ADDRESS_PLACEHOLDER ? { ...settings, sshFrom: '192.0.2.1/32' } : settings);
+  return settings;
 }
 
-/** Checks a `--cloud-ssh-from` CIDR (IPv4; ECS rules take IPv6 separately, which we do not open). */
-export function checkCidr(text: string): string {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}))?$/.exec(text.trim());
-  if (!m || !isIPv4(m[1] as string) || Number(m[2] ?? 32) > 32) throw new UsageError(`--cloud-ssh-from wants an IPv4 address or CIDR such as 203.0.113.7/32, got ${JSON.stringify(text)}`);
-  return `${m[1]}/${m[2] ?? 32}`;
+/** A `--cloud-ssh-from` CIDR, normalised (IPv4; a bare address is /32). */
+function checkCidr(text: string): string {
+  const c = parseCidr(text.trim());
+  if (!c) throw new UsageError(`--cloud-ssh-from wants an IPv4 address or CIDR such as 203.0.113.7/32, got ${JSON.stringify(text)}`);
+  return `${c.address}/${c.prefix}`;
 }
 
 /**
@@ -149,7 +150,7 @@ export async function cloudAccessFromFlags(
 ): Promise<{ settings: CloudSettings; credentials?: CloudCredentials }> {
   const { credentialsFromEnv } = await import('../infra/cloud/index.js');
   const found = takeCloudCredentials(env, credentialsFromEnv);
-  const sshFrom = opts.dryRun && flags.cloudSshFrom === undefined ? '<public address of this host>/32' : await resolveSshFrom(flags, opts.signal);
+  const sshFrom = opts.dryRun && flags.cloudSshFrom === undefined ? ADDRESS_PLACEHOLDER : await resolveSshFrom(flags, opts.signal);
   const settings = cloudSettings(flags, found.region, sshFrom);
   return { settings, ...(found.credentials ? { credentials: found.credentials } : {}) };
 }

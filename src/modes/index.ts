@@ -1,6 +1,6 @@
 import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
-import type { CloudAccess } from './live/leftovers.js';
+import type { CloudCredentials, CloudSettings } from '../infra/cloud/settings.js';
 import { liteMode } from './lite.js';
 
 /** The build modes sealer users know. */
@@ -20,7 +20,7 @@ export interface ModeFlags {
   readonly keepCluster: boolean;
   readonly kubeconfig?: string;
   /** The `--cloud-*` settings and the credentials from the environment (cloud). */
-  readonly cloud?: CloudAccess;
+  readonly cloud?: { readonly settings: CloudSettings; readonly credentials?: CloudCredentials };
 }
 
 /**

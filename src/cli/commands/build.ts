@@ -133,6 +133,11 @@ Build modes (what each needs on the build host):
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
+      const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
+      const contextDir = path.resolve(context);
+      const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
+      // A cloud dry run checks the Kubefile and the flags, then shows the calls; it needs no credentials.
+      if (cloud && flags.dryRun) return printCloudPlan(nodes, cloud.settings, flags.format);
       const mode = await modeByName(flags.mode, {
         ...nodes,
         ...(cloud ? { cloud } : {}),
@@ -143,10 +148,6 @@ Build modes (what each needs on the build host):
         keepCluster: flags.keepCluster === true,
         ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
       });
-      const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
-      const contextDir = path.resolve(context);
-      const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
-      if (cloud && flags.dryRun) return printCloudPlan(nodes, cloud.settings, flags.format);
       const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
       const store = await openStore(g);
       const reporter = reporterFor(g);
@@ -220,7 +221,14 @@ async function printCloudPlan(nodes: { masters: number; nodes: number }, setting
   const { plannedCalls } = await import('../../infra/cloud/index.js');
   const calls = plannedCalls(nodes, settings, '<build id>');
   if (format === 'json') return printJson({ calls });
-  for (const c of calls) print(`${c.api}\t${c.action}\t${Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const c of calls) print(`${c.api.toUpperCase()}\t${c.action}\t${flatParams(c.params).join(' ')}`);
+}
+
+/** Parameters as they go on the wire: `Tag.1.Key=…`, `SystemDisk.Category=…`. */
+function flatParams(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => flatParams(v, `${prefix}.${i + 1}`));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => flatParams(v, prefix ? `${prefix}.${k}` : k));
+  return [`${prefix}=${String(value)}`];
 }
 
 function level(text: string, c: Compression): number {

@@ -21,6 +21,8 @@ export class DockerWorld {
     readonly fakeId: string,
     readonly nodeImage: string,
     docker?: Dockerode,
+    /** Test networks every instance joins too (e.g. where a test registry runs). */
+    private readonly extraNetworks: readonly string[] = [],
   ) {
     this.docker = docker ?? new Dockerode();
   }
@@ -104,6 +106,7 @@ export class DockerWorld {
       publicKey,
       privileged: false,
     });
+    for (const extra of this.extraNetworks) await this.docker.getNetwork(extra).connect({ Container: container.id });
     await container.start();
   }
 

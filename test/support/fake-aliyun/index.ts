@@ -27,6 +27,8 @@ export interface FakeAliyunOptions {
   readonly zones?: readonly string[];
   /** Instance types every zone offers. Default a few g7/c7 sizes. */
   readonly instanceTypes?: readonly string[];
+  /** Docker networks every instance joins as well (stands for what instances reach on the internet, e.g. a test registry). */
+  readonly instanceNetworks?: readonly string[];
 }
 
 /** One call the fake received. */
@@ -91,7 +93,7 @@ export class FakeAliyun {
   private constructor(private readonly opts: FakeAliyunOptions) {
     this.region = opts.region ?? 'cn-hangzhou';
     this.zones = opts.zones ?? [`${this.region}-h`, `${this.region}-i`];
-    this.world = new DockerWorld(this.id, opts.nodeImage, opts.docker);
+    this.world = new DockerWorld(this.id, opts.nodeImage, opts.docker, opts.instanceNetworks);
     const self = this;
     this.cloud = {
       state: this.state,
