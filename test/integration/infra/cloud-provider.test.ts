@@ -188,6 +188,45 @@ describe('cloud provider against the fake Alibaba Cloud', { concurrency: 1 }, ()
     empty(f);
   });
 
+  test('hostKeys tofu without console keys, and a dropped ImportKeyPair answer settled by DescribeKeyPairs', async (t) => {
+    if (!ready || !fake) return t.skip('no Docker or node image');
+    const f = fake;
+    const stateDir = await tempDir(t);
+    const reporter = new CollectingReporter();
+    f.calls.length = 0;
+    f.faults = { ...f.faults, fail: {}, throttle: {}, consoleHostKeys: false, dropAnswer: { ImportKeyPair: 1 } };
+    const infra = await new CloudProvider({ ...settings(), hostKeys: 'tofu' }, credentials, fast).provision({ masters: 1, nodes: 0 }, { buildId: newBuildId(), stateDir, reporter });
+    f.faults.consoleHostKeys = true;
+    try {
+      assert.equal(f.calls.filter((c) => c.action === 'ImportKeyPair').length, 1, 'not resent blindly');
+      assert.ok(f.calls.some((c) => c.action === 'DescribeKeyPairs'));
+      assert.ok(reporter.warnings().some((w) => /first key each node presents is pinned/.test(w)));
+      const h = await infra.connect(infra.nodes[0] as (typeof infra.nodes)[number]);
+      await h.close();
+      assert.match(await readFile(infra.knownHostsPath as string, 'utf8'), /^\d+\.\d+\.\d+\.\d+ ssh-/, 'the first key seen is pinned');
+    } finally {
+      assert.equal((await infra.release()).clean, true);
+    }
+    empty(f);
+  });
+
+  test('an abort after the instance was created rejects with its reason and releases everything (not with the aborted signal)', async (t) => {
+    if (!ready || !fake) return t.skip('no Docker or node image');
+    const f = fake;
+    f.faults = { ...f.faults, fail: {}, throttle: {}, dropAnswer: {}, pendingPolls: 2 };
+    const ac = new AbortController();
+    const reporter = { emit: (e: { type: string; text?: string }) => (e.type === 'log' && /^created sealer-/.test(e.text ?? '') ? ac.abort(new Error('build cancelled')) : undefined) };
+    const stateDir = await tempDir(t);
+    const buildId = newBuildId();
+    const err = await new CloudProvider(settings(), credentials, fast)
+      .provision({ masters: 1, nodes: 0 }, { buildId, stateDir, reporter, signal: ac.signal })
+      .catch((e: unknown) => e);
+    assert.match(String(err), /build cancelled/);
+    assert.equal(f.runInstancesCreated > 0, true);
+    empty(f);
+    assert.equal(await readRecord(stateDir, buildId), undefined);
+  });
+
   test('SSH open to the world is refused before anything is rented', async (t) => {
     if (!ready || !fake) return t.skip('no Docker or node image');
     const before = fake.calls.length;

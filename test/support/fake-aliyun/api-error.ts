@@ -20,8 +20,3 @@ export function newRequestId(): string {
 export function missingParameter(name: string): ApiError {
   return new ApiError(400, 'MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
 }
-
-/** The error for a parameter whose value the action cannot take. */
-export function invalidParameter(name: string, why: string): ApiError {
-  return new ApiError(400, `InvalidParameter`, `The specified parameter "${name}" is not valid: ${why}`);
-}

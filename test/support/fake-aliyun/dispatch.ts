@@ -16,11 +16,6 @@ const actions = new Map<string, { version: string; run: Handler }>([
   ...Object.entries({ ...vpcActions, ...eipActions }).map(([a, run]) => [a, { version: VPC_VERSION, run }] as const),
 ]);
 
-/** The actions the fake answers. */
-export function knownActions(): string[] {
-  return [...actions.keys()];
-}
-
 /**
  * Runs `action` (already authenticated): checks product version and region, then answers from the
  * ClientToken cache when the same action and token were answered before (the same parameters
