@@ -57,6 +57,16 @@ export function checkBuildId(buildId: string): void {
   }
 }
 
+/** Whether `id` is a valid build id (a label read from an object may be anything). */
+export function isBuildId(id: string): boolean {
+  try {
+    checkBuildId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The directory of one build's state. */
 export function buildDir(stateDir: string, buildId: string): string {
   checkBuildId(buildId);

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { parseReference } from '../../image/reference.js';
 import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import type { CloudSettings } from '../../infra/cloud/index.js';
 import type { Compression } from '../../rootfs/compression.js';
@@ -27,6 +28,7 @@ interface BuildFlags {
   diffMethod: string;
   maxPullProcs: string;
   dryRun?: boolean;
+  push?: boolean;
   format: string;
   skipMissingImages?: boolean;
   allPlatforms?: boolean;
@@ -83,6 +85,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--wait-timeout <duration>', 'live modes: how long the workloads a build starts may take to run', '5m')
     .option('--keep-cluster', 'live modes: leave the build cluster up after the build')
     .option('--kubeconfig <path>', 'live modes: the kubeconfig on master0 (default /etc/kubernetes/admin.conf, then /root/.kube/config)')
+    .option('--push', 'push the built image to the registry its name says, from this host, once it is built')
     .option('--dry-run', 'list the container images the build would collect (-m cloud: the cloud API calls it would make), store nothing')
     .option('--format <format>', 'result format: text or json', 'text');
   addRegistryFlags(cmd);
@@ -194,7 +197,23 @@ Build modes (what each needs on the build host):
           signal: g.signal,
         },
         mode,
-      ).finally(() => client.close());
+      ).catch(async (err: unknown) => {
+        await client.close();
+        throw err;
+      });
+      const pushed: { name: string; digest: string }[] = [];
+      try {
+        // Pushed from the build host's store, whichever machines built it.
+        if (flags.push && !flags.dryRun) {
+          const { pushFromStore } = await import('../../registry/store-transfer.js');
+          for (const name of result.names) {
+            const res = await pushFromStore(await client.get(), store, name, parseReference(name), { reporter });
+            pushed.push({ name, digest: res.digest });
+          }
+        }
+      } finally {
+        await client.close();
+      }
       if (flags.dryRun) {
         const images = result.platforms[0]?.images ?? [];
         if (flags.format === 'json') return printJson({ images: images.map((i) => ({ reference: i.reference, source: i.sources[0] ?? '', sources: i.sources })) });
@@ -206,11 +225,13 @@ Build modes (what each needs on the build host):
         printJson({
           digest: result.descriptor.digest,
           names: result.names,
+          ...(flags.push ? { pushed } : {}),
           steps: result.platforms[0]?.steps ?? [],
           images: result.platforms[0]?.images ?? [],
         });
       } else {
         for (const n of result.names) print(`Built ${n}`);
+        for (const p of pushed) print(`Pushed ${p.name} ${p.digest}`);
         print(result.descriptor.digest);
       }
     });

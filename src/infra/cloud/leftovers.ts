@@ -1,9 +1,9 @@
 import { describeError } from '../../errors.js';
 import { type Reporter, nullReporter } from '../../report/events.js';
 import type { LeftoversReport } from '../leftovers.js';
-import { type OwnerState, ownerState, procStat, type StatReader } from '../owner.js';
+import { type OwnerState, ownerState, procStat, type StatReader, whyKept } from '../owner.js';
 import type { ReleaseReport } from '../provider.js';
-import { checkBuildId, type RecordSettings, readRecord, recordedBuilds } from '../state.js';
+import { isBuildId, type RecordSettings, readRecord, recordedBuilds } from '../state.js';
 import { CloudApi } from './api.js';
 import { callScope } from './calls.js';
 import { releaseCloudBuild } from './release.js';
@@ -69,7 +69,7 @@ export async function releaseCloudLeftovers(stateDir: string, opts: CloudLeftove
     if (rec === undefined || rec.provider !== 'cloud') continue;
     seen.add(buildId);
     const state = ownerState(rec.owner, read);
-    if (state !== 'dead') skipped.push({ buildId, reason: describe(state, rec.owner.pid, rec.owner.host) });
+    if (state !== 'dead') skipped.push({ buildId, reason: whyKept(state, rec.owner.pid, rec.owner.host) });
     else if (!opts.credentials) skipped.push({ buildId, reason: 'no Alibaba Cloud credentials' });
     else if (!rec.settings?.region) skipped.push({ buildId, reason: 'its record names no region' });
     else await release(buildId, rec.settings, opts.credentials);
@@ -87,28 +87,15 @@ export async function releaseCloudLeftovers(stateDir: string, opts: CloudLeftove
     for (const r of tagged) {
       if (seen.has(r.buildId)) continue;
       seen.add(r.buildId);
-      if (!validId(r.buildId)) {
+      if (!isBuildId(r.buildId)) {
         skipped.push({ buildId: r.buildId, reason: `${r.kind} ${r.id} has an invalid build tag` });
         continue;
       }
       // No record: judge by the owner tag (a missing one cannot belong to a live sealer).
       const state: OwnerState = r.owner ? ownerState(r.owner, read) : 'dead';
-      if (state !== 'dead') skipped.push({ buildId: r.buildId, reason: describe(state, r.owner?.pid ?? 0, r.owner?.host ?? '') });
+      if (state !== 'dead') skipped.push({ buildId: r.buildId, reason: whyKept(state, r.owner?.pid ?? 0, r.owner?.host ?? '') });
       else await release(r.buildId, where, opts.credentials);
     }
   }
   return { released, skipped };
-}
-
-function describe(state: OwnerState, pid: number, host: string): string {
-  return state === 'foreign' ? `owned by a process on ${host}` : `still running (pid ${pid})`;
-}
-
-function validId(id: string): boolean {
-  try {
-    checkBuildId(id);
-    return true;
-  } catch {
-    return false;
-  }
 }
