@@ -149,7 +149,7 @@ export function demux(raw: Buffer): string {
 }
 
 /** True when something on ip:port sends an SSH banner within `timeoutMs`. */
-function sshBanner(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+export function sshBanner(ip: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: ip, port, timeout: timeoutMs });
     const end = (ok: boolean): void => {

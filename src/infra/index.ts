@@ -8,3 +8,18 @@ export { NodeStartError } from './container-node.js';
 export { BUILD_LABEL, OWNER_LABEL, ROLE_LABEL } from './docker-resources.js';
 export { type LeftoversReport, releaseLeftovers } from './leftovers.js';
 export { buildDir, type InfraRecord, readRecord } from './state.js';
+export {
+  CLOUD_DEFAULTS,
+  CloudApiError,
+  type CloudCredentials,
+  type CloudLeftoversOptions,
+  CloudProvider,
+  type CloudProviderOptions,
+  type CloudSettings,
+  CloudWaitError,
+  checkSettings,
+  credentialsFromEnv,
+  type PlannedCall,
+  plannedCalls,
+  releaseCloudLeftovers,
+} from './cloud/index.js';

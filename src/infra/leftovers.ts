@@ -1,10 +1,10 @@
 import type Dockerode from 'dockerode';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { listLabelled } from './docker-resources.js';
-import { type OwnerState, ownerState, procStat, type StatReader } from './owner.js';
+import { type OwnerState, ownerState, procStat, type StatReader, whyKept } from './owner.js';
 import type { ReleaseReport } from './provider.js';
 import { releaseBuild } from './release.js';
-import { checkBuildId, readRecord, recordedBuilds } from './state.js';
+import { isBuildId, readRecord, recordedBuilds } from './state.js';
 
 /** What {@link releaseLeftovers} did. */
 export interface LeftoversReport {
@@ -42,9 +42,15 @@ export async function releaseLeftovers(
     try {
       const rec = await readRecord(stateDir, buildId);
       if (rec === undefined) continue;
+      // A cloud build has no Docker objects: a Docker sweep would find nothing and drop its
+      // record, leaking what it rents. releaseCloudLeftovers (cloud/leftovers.ts) handles it.
+      if (rec.provider === 'cloud') {
+        decided.set(buildId, false);
+        continue;
+      }
       const state = ownerState(rec.owner, read);
       if (state === 'dead') decided.set(buildId, true);
-      else skip(buildId, describe(state, rec.owner.pid, rec.owner.host));
+      else skip(buildId, whyKept(state, rec.owner.pid, rec.owner.host));
     } catch (err) {
       skip(buildId, `unreadable record: ${(err as Error).message}`);
     }
@@ -58,14 +64,14 @@ export async function releaseLeftovers(
   });
   for (const r of labelled) {
     if (decided.has(r.buildId)) continue;
-    if (!validId(r.buildId)) {
+    if (!isBuildId(r.buildId)) {
       skipped.push({ buildId: r.buildId, reason: `${r.kind} ${r.name} has an invalid build label` });
       continue;
     }
     // No record: judge by the owner label (a missing one cannot belong to a live sealer).
     const state: OwnerState = r.owner ? ownerState(r.owner, read) : 'dead';
     if (state === 'dead') decided.set(r.buildId, true);
-    else skip(r.buildId, describe(state, r.owner?.pid ?? 0, r.owner?.host ?? ''));
+    else skip(r.buildId, whyKept(state, r.owner?.pid ?? 0, r.owner?.host ?? ''));
   }
 
   const released: ReleaseReport[] = [];
@@ -76,17 +82,4 @@ export async function releaseLeftovers(
     released.push(await releaseBuild(docker, stateDir, buildId, { reporter, ...(opts.signal ? { signal: opts.signal } : {}) }));
   }
   return { released, skipped };
-}
-
-function describe(state: OwnerState, pid: number, host: string): string {
-  return state === 'foreign' ? `owned by a process on ${host}` : `still running (pid ${pid})`;
-}
-
-function validId(id: string): boolean {
-  try {
-    checkBuildId(id);
-    return true;
-  } catch {
-    return false;
-  }
 }

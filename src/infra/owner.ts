@@ -68,3 +68,8 @@ export function parseOwner(text: string | undefined): Owner | undefined {
   if (!m) return undefined;
   return { host: m[1] ?? '', pid: Number(m[2]), start: m[3] ?? '' };
 }
+
+/** Why a sweep leaves a build alone whose owner is not dead. */
+export function whyKept(state: OwnerState, pid: number, host: string): string {
+  return state === 'foreign' ? `owned by a process on ${host}` : `still running (pid ${pid})`;
+}

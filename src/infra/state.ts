@@ -5,13 +5,28 @@ import { writeFileAtomic } from '../image/atomic-file.js';
 import { makeDirs } from '../image/fs-modes.js';
 import type { Owner } from './owner.js';
 
-/** What a provider creates that must be removed again. */
-export type ResourceKind = 'container' | 'network' | 'volume';
+/** What a provider creates that must be removed again: Docker objects, then cloud resources. */
+export type ResourceKind = 'container' | 'network' | 'volume' | CloudResourceKind;
+
+/** What the cloud provider creates (Alibaba Cloud ECS and VPC). */
+export type CloudResourceKind = 'vpc' | 'vswitch' | 'security-group' | 'key-pair' | 'instance' | 'eip';
 
 /** One resource, recorded under the name it is about to be created with. */
 export interface RecordedResource {
   readonly kind: ResourceKind;
   readonly name: string;
+  /** The cloud's id (`vpc-…`, `i-…`, an EIP's allocation id), written once the create answered. */
+  readonly id?: string;
+  /** The ClientToken the create carries (recorded before the call, so a retry reuses it). */
+  readonly clientToken?: string;
+}
+
+/** Where a cloud build's resources live: never a secret (credentials stay in memory). */
+export interface RecordSettings {
+  readonly region: string;
+  /** An alternative API endpoint (`host[:port]`). */
+  readonly endpoint?: string;
+  readonly protocol?: 'https' | 'http';
 }
 
 /** `<stateDir>/<buildId>/infra.json`: who owns a build's infrastructure and what it created. */
@@ -23,6 +38,8 @@ export interface InfraRecord {
   /** ISO time the record was made. */
   readonly created: string;
   readonly resources: readonly RecordedResource[];
+  /** The cloud provider's region and endpoint, for a sweep by a later process. */
+  readonly settings?: RecordSettings;
 }
 
 const RECORD = 'infra.json';
@@ -37,6 +54,16 @@ const TEMP = /^\d+-[0-9a-f]{12}-(infra\.json|known_hosts)$/;
 export function checkBuildId(buildId: string): void {
   if (!/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/.test(buildId)) {
     throw new InternalError(`invalid build id ${JSON.stringify(buildId)}: lower-case letters, digits and '-', at most 40`);
+  }
+}
+
+/** Whether `id` is a valid build id (a label read from an object may be anything). */
+export function isBuildId(id: string): boolean {
+  try {
+    checkBuildId(id);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -68,7 +95,7 @@ export class BuildState {
   }
 
   /** Starts the record of a new build; refuses a build id that already has one. */
-  static async create(stateDir: string, buildId: string, provider: string, owner: Owner): Promise<BuildState> {
+  static async create(stateDir: string, buildId: string, provider: string, owner: Owner, settings?: RecordSettings): Promise<BuildState> {
     const dir = buildDir(stateDir, buildId);
     await makeDirs(dir);
     if ((await readRecord(stateDir, buildId)) !== undefined) {
@@ -81,6 +108,7 @@ export class BuildState {
       owner,
       created: new Date().toISOString(),
       resources: [],
+      ...(settings ? { settings: { ...settings } } : {}),
     });
     await state.write();
     return state;
@@ -94,6 +122,19 @@ export class BuildState {
   /** Records a resource (before it is created); returns once the record is on disk. */
   add(resource: RecordedResource): Promise<void> {
     this.record = { ...this.record, resources: [...this.record.resources, resource] };
+    return this.write();
+  }
+
+  /**
+   * Changes the recorded resource of `kind` named `name` (e.g. writes the id a create answered
+   * with); returns once the record is on disk. An unknown resource is an InternalError.
+   */
+  update(kind: ResourceKind, name: string, patch: { readonly id?: string; readonly clientToken?: string }): Promise<void> {
+    const at = this.record.resources.findIndex((r) => r.kind === kind && r.name === name);
+    if (at < 0) throw new InternalError(`build ${this.record.buildId} has no recorded ${kind} ${name}`);
+    const resources = [...this.record.resources];
+    resources[at] = { ...resources[at], ...patch } as RecordedResource;
+    this.record = { ...this.record, resources };
     return this.write();
   }
 

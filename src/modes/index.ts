@@ -1,5 +1,6 @@
 import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
+import type { CloudCredentials, CloudSettings } from '../infra/cloud/settings.js';
 import { liteMode } from './lite.js';
 
 /** The build modes sealer users know. */
@@ -18,6 +19,8 @@ export interface ModeFlags {
   readonly waitTimeoutMs: number;
   readonly keepCluster: boolean;
   readonly kubeconfig?: string;
+  /** The `--cloud-*` settings and the credentials from the environment (cloud). */
+  readonly cloud?: { readonly settings: CloudSettings; readonly credentials?: CloudCredentials };
 }
 
 /**
@@ -54,7 +57,20 @@ export async function modeByName(name: string, flags: ModeFlags): Promise<BuildM
         nodes: { masters: flags.masters, nodes: flags.nodes },
       });
     }
-    case 'cloud':
-      throw new UserError('build mode cloud is not available in this version of sealer yet; use -m lite, local or container');
+    case 'cloud': {
+      const cloud = flags.cloud;
+      if (!cloud?.credentials) {
+        throw new UserError(
+          '-m cloud needs Alibaba Cloud credentials in the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or sealer\'s ACCESSKEYID and ACCESSKEYSECRET)',
+        );
+      }
+      const [{ liveMode }, { CloudProvider }] = await Promise.all([import('./live/live-mode.js'), import('../infra/cloud/index.js')]);
+      return liveMode('cloud', {
+        ...live,
+        provider: new CloudProvider(cloud.settings, cloud.credentials),
+        nodes: { masters: flags.masters, nodes: flags.nodes },
+        cloud,
+      });
+    }
   }
 }

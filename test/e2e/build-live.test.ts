@@ -10,7 +10,7 @@ import { startHosts } from '../support/hosts.js';
 import { startRegistry } from '../support/registry.js';
 import { startStallingRegistry } from '../support/stalling-registry.js';
 import { extractImage } from './collect-support.js';
-import { appContext, leftovers, liveBase, pushApp, requireLive } from './live-support.js';
+import { appContext, leftovers, liveBase, pushApp, requireLive, startHostRegistry } from './live-support.js';
 
 const run = promisify(execFile);
 
@@ -91,21 +91,14 @@ test('build -m container: node containers, nested dockerd, the image harvested a
   if (!(await requireLive(t, { container: true }))) return;
   await liveBase(root);
   // A registry the nodes reach: inside a test host on its own network, which the nodes join too.
-  const set = await startHosts(t, 1);
-  if (!set) return;
-  const [reg] = set.hosts;
-  assert.ok(reg);
-  await set.dockerExec(reg, 'printf "version: 0.1\\nstorage: {filesystem: {rootdirectory: /var/lib/reg}}\\nhttp: {addr: \\":5000\\"}\\n" > /tmp/r.yml; (setsid docker-registry serve /tmp/r.yml >/tmp/r.log 2>&1 &)');
-  const host = `${reg.ip}:5000`;
-  for (let i = 0; i < 50; i++) {
-    if ((await fetch(`http://${host}/v2/`).catch(() => undefined))?.ok) break;
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  const reg = await startHostRegistry(t);
+  if (!reg) return;
+  const { host, network } = reg;
   const digest = await pushApp(host, 'capp');
   const ctx = await tempDir(t);
   await appContext(ctx, { from: 'live-base:1' });
   const built = await sealer(
-    ['build', '-m', 'container', '--node-network', set.network, '--insecure-registry', host, '--build-arg', `APP_IMAGE=${host}/test/capp:1`, '--format', 'json', '-t', 'app-cont:1', ctx],
+    ['build', '-m', 'container', '--node-network', network, '--insecure-registry', host, '--build-arg', `APP_IMAGE=${host}/test/capp:1`, '--format', 'json', '-t', 'app-cont:1', ctx],
     { root, timeoutMs: 300_000 },
   );
   assert.equal(built.code, 0, built.stderr);
@@ -117,12 +110,12 @@ test('build -m container: node containers, nested dockerd, the image harvested a
   assert.deepEqual(await leftovers(root), []);
 
   // A failure at commit: the image ran, but the build host may not fetch it over plain HTTP.
-  const commit = await sealer(['build', '-m', 'container', '--node-network', set.network, '--build-arg', `APP_IMAGE=${host}/test/capp:1`, '-t', 'app-cont:2', ctx], {
+  const commit = await sealer(['build', '-m', 'container', '--node-network', network, '--build-arg', `APP_IMAGE=${host}/test/capp:1`, '-t', 'app-cont:2', ctx], {
     root,
     timeoutMs: 300_000,
   });
   assert.equal(commit.code, 1, commit.stderr);
-  assert.match(commit.stderr, new RegExp(`${reg.ip.replace(/\./g, '\\.')}:5000`));
+  assert.match(commit.stderr, new RegExp(host.replace(/\./g, '\\.')));
   assert.deepEqual(await leftovers(root), [], 'after a failure at commit');
 });
 

@@ -8,6 +8,7 @@ import { makeAppImage, pushAppImage } from '../support/app-image.js';
 import { buildLiveBase } from '../support/live-base.js';
 import { nodeImage } from '../support/node-images.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
+import { startHosts } from '../support/hosts.js';
 
 const run = promisify(execFile);
 
@@ -97,4 +98,20 @@ export async function leftovers(root: string): Promise<string[]> {
   const builds = path.join(root, 'builds');
   if (existsSync(builds) && (await readdir(builds)).length > 0) found.push(`state ${builds}: ${(await readdir(builds)).join(', ')}`);
   return found;
+}
+
+/**
+ * A docker-registry inside a test host on its own network: reachable from the build host and
+ * from whatever joins `network` (node containers, fake cloud instances). Undefined when SSH test
+ * hosts are unavailable (the test was skipped or failed by startHosts).
+ */
+export async function startHostRegistry(t: TestContext): Promise<{ host: string; network: string } | undefined> {
+  const set = await startHosts(t, 1);
+  if (!set) return undefined;
+  const [reg] = set.hosts;
+  if (!reg) throw new Error('startHosts gave no host');
+  await set.dockerExec(reg, 'printf "version: 0.1\\nstorage: {filesystem: {rootdirectory: /var/lib/reg}}\\nhttp: {addr: \\":5000\\"}\\n" > /tmp/r.yml; (setsid docker-registry serve /tmp/r.yml >/tmp/r.log 2>&1 &)');
+  const host = `${reg.ip}:5000`;
+  for (let i = 0; i < 50 && !(await fetch(`http://${host}/v2/`).catch(() => undefined))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
+  return { host, network: set.network };
 }

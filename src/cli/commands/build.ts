@@ -2,10 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { parseReference } from '../../image/reference.js';
 import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
+import type { CloudSettings } from '../../infra/cloud/index.js';
 import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseDuration, parseKeyValue, parseTimestamp } from '../options.js';
+import { addCloudFlags, type CloudFlags, cloudAccessFromFlags } from '../cloud-flags.js';
 import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
 import type { CollectOptions } from '../../builder/collect-step.js';
 import type { PullPolicy } from '../../builder/base-resolver.js';
@@ -25,6 +28,7 @@ interface BuildFlags {
   diffMethod: string;
   maxPullProcs: string;
   dryRun?: boolean;
+  push?: boolean;
   format: string;
   skipMissingImages?: boolean;
   allPlatforms?: boolean;
@@ -54,7 +58,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('-t, --tag <name>', 'name of the image (repeatable)', collect, [])
     .option('-f, --file <path>', 'Kubefile path (default: CONTEXT/Kubefile)')
     .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect, [])
-    .option('-m, --mode <mode>', 'build mode: lite, local or container (see "Build modes" below)', 'lite')
+    .option('-m, --mode <mode>', 'build mode: lite, local, container or cloud (see "Build modes" below)', 'lite')
     .option('--platform <os/arch[,...]>', 'target platform(s); several make a multi-arch index')
     .option('--no-cache', 'do not use the build cache')
     .option('--pull <policy>', 'pull the base image: missing, always or never', 'missing')
@@ -73,17 +77,19 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--helm-max-output <MiB>', 'stop rendering a chart whose helm output passes this size', '128')
     .option('--registry-mirror <domain=host>', 'fetch images of DOMAIN from the mirror HOST while collecting (repeatable)', collect, [])
     .option('--no-collect', 'do not collect container images')
-    .option('--masters <n>', 'container mode: master nodes of the build cluster', '1')
-    .option('--nodes <n>', 'container mode: worker nodes of the build cluster', '0')
+    .option('--masters <n>', 'container/cloud: master nodes of the build cluster', '1')
+    .option('--nodes <n>', 'container/cloud: worker nodes of the build cluster', '0')
     .option('--node-image <image>', 'container mode: image of the node containers (default sealer-node:1, made by scripts/build-node-image-default.sh)')
     .option('--node-network <name>', 'container mode: also attach the nodes to this Docker network, e.g. to reach a private registry (repeatable)', collect, [])
     .option('--privileged', 'container mode: run node containers privileged (real kubeadm needs it; some engines refuse it)')
-    .option('--wait-timeout <duration>', 'local/container: how long the workloads a build starts may take to run', '5m')
-    .option('--keep-cluster', 'local/container: leave the build cluster up after the build')
-    .option('--kubeconfig <path>', 'local/container: the kubeconfig on master0 (default /etc/kubernetes/admin.conf, then /root/.kube/config)')
-    .option('--dry-run', 'list the container images the build would collect, store nothing')
+    .option('--wait-timeout <duration>', 'live modes: how long the workloads a build starts may take to run', '5m')
+    .option('--keep-cluster', 'live modes: leave the build cluster up after the build')
+    .option('--kubeconfig <path>', 'live modes: the kubeconfig on master0 (default /etc/kubernetes/admin.conf, then /root/.kube/config)')
+    .option('--push', 'push the built image to the registry its name says, from this host, once it is built')
+    .option('--dry-run', 'list the container images the build would collect (-m cloud: the cloud API calls it would make), store nothing')
     .option('--format <format>', 'result format: text or json', 'text');
   addRegistryFlags(cmd);
+  addCloudFlags(cmd);
   cmd
     .addHelpText(
       'after',
@@ -95,6 +101,8 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
         ['List the container images a build would collect', 'sealer build --dry-run --format json .'],
         ['Build on this host as a live cluster node', 'sealer build -m local -t my-app:v1 .'],
         ['Build in node containers (1 master, 1 node)', 'sealer build -m container --nodes 1 -t my-app:v1 .'],
+        ['Build on Alibaba Cloud ECS (credentials from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)', 'sealer build -m cloud --cloud-region cn-shanghai -t my-app:v1 .'],
+        ['Show the cloud API calls a build would make', 'sealer build -m cloud --dry-run --format json .'],
       ]),
     )
     .addHelpText(
@@ -110,10 +118,17 @@ Build modes (what each needs on the build host):
              build host; the node image, sealer-node:1 by default, runs sshd and a nested dockerd
              with SYS_ADMIN and NET_ADMIN, unconfined seccomp and AppArmor; --privileged for
              engines that allow it). Everything is removed afterwards, also on failure.
-  cloud      not available yet.`,
+  cloud      as container, on Alibaba Cloud ECS instances rented for the build: a VPC, vSwitch,
+             security group (SSH from --cloud-ssh-from only), key pair, instances and elastic IPs,
+             all tagged sealer.io/build and released afterwards, also on failure; a killed
+             build's are released by the next cloud build or sealer prune. Credentials only from
+             the environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
+             (or ACCESSKEYID, ACCESSKEYSECRET, RegionID).`,
     )
-    .action(async (context: string, flags: BuildFlags & RegistryFlags) => {
+    .action(async (context: string, flags: BuildFlags & RegistryFlags & CloudFlags) => {
       const g = globals();
+      const cloud = flags.mode === 'cloud' ? await cloudAccessFromFlags(flags, process.env, { dryRun: flags.dryRun === true, signal: g.signal }) : undefined;
+      const nodes = { masters: count(flags.masters, '--masters', 1), nodes: count(flags.nodes, '--nodes', 0) };
       if (flags.tag.length === 0 && !flags.dryRun) throw new UsageError('build needs a name: -t NAME', 'sealer build -t my-app:v1 .');
       const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
       const diffMethod = oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as 'auto';
@@ -121,9 +136,14 @@ Build modes (what each needs on the build host):
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
+      const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
+      const contextDir = path.resolve(context);
+      const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
+      // A cloud dry run checks the Kubefile and the flags, then shows the calls; it needs no credentials.
+      if (cloud && flags.dryRun) return printCloudPlan(nodes, cloud.settings, flags.format);
       const mode = await modeByName(flags.mode, {
-        masters: count(flags.masters, '--masters', 1),
-        nodes: count(flags.nodes, '--nodes', 0),
+        ...nodes,
+        ...(cloud ? { cloud } : {}),
         ...(flags.nodeImage ? { nodeImage: flags.nodeImage } : {}),
         nodeNetworks: flags.nodeNetwork,
         privileged: flags.privileged === true,
@@ -131,9 +151,6 @@ Build modes (what each needs on the build host):
         keepCluster: flags.keepCluster === true,
         ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
       });
-      const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
-      const contextDir = path.resolve(context);
-      const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
       const timestamp = parseTimestamp(flags.timestamp ?? process.env.SOURCE_DATE_EPOCH);
       const store = await openStore(g);
       const reporter = reporterFor(g);
@@ -180,7 +197,23 @@ Build modes (what each needs on the build host):
           signal: g.signal,
         },
         mode,
-      ).finally(() => client.close());
+      ).catch(async (err: unknown) => {
+        await client.close();
+        throw err;
+      });
+      const pushed: { name: string; digest: string }[] = [];
+      try {
+        // Pushed from the build host's store, whichever machines built it.
+        if (flags.push && !flags.dryRun) {
+          const { pushFromStore } = await import('../../registry/store-transfer.js');
+          for (const name of result.names) {
+            const res = await pushFromStore(await client.get(), store, name, parseReference(name), { reporter });
+            pushed.push({ name, digest: res.digest });
+          }
+        }
+      } finally {
+        await client.close();
+      }
       if (flags.dryRun) {
         const images = result.platforms[0]?.images ?? [];
         if (flags.format === 'json') return printJson({ images: images.map((i) => ({ reference: i.reference, source: i.sources[0] ?? '', sources: i.sources })) });
@@ -192,14 +225,31 @@ Build modes (what each needs on the build host):
         printJson({
           digest: result.descriptor.digest,
           names: result.names,
+          ...(flags.push ? { pushed } : {}),
           steps: result.platforms[0]?.steps ?? [],
           images: result.platforms[0]?.images ?? [],
         });
       } else {
         for (const n of result.names) print(`Built ${n}`);
+        for (const p of pushed) print(`Pushed ${p.name} ${p.digest}`);
         print(result.descriptor.digest);
       }
     });
+}
+
+/** `-m cloud --dry-run`: the API calls a build would make, in order; nothing is called. */
+async function printCloudPlan(nodes: { masters: number; nodes: number }, settings: CloudSettings, format: string): Promise<void> {
+  const { plannedCalls } = await import('../../infra/cloud/index.js');
+  const calls = plannedCalls(nodes, settings, '<build id>');
+  if (format === 'json') return printJson({ calls });
+  for (const c of calls) print(`${c.api.toUpperCase()}\t${c.action}\t${flatParams(c.params).join(' ')}`);
+}
+
+/** Parameters as they go on the wire: `Tag.1.Key=…`, `SystemDisk.Category=…`. */
+function flatParams(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => flatParams(v, `${prefix}.${i + 1}`));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => flatParams(v, prefix ? `${prefix}.${k}` : k));
+  return [`${prefix}=${String(value)}`];
 }
 
 function level(text: string, c: Compression): number {

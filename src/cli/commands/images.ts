@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { findImage, inspectImage, listImages, shortName } from '../../image/catalog.js';
 import { formatReference, parseReference } from '../../image/reference.js';
 import { removeImages } from '../../image/remove.js';
+import { addCloudFlags, type CloudLocationFlags, cloudSweepAccess } from '../cloud-flags.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { formatBytes } from '../render/progress.js';
 import { sanitize } from '../render/sanitize.js';
@@ -70,15 +71,23 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
       print(`Freed ${formatBytes(res.freedBytes)}`);
     });
 
-  program
-    .command('prune')
-    .summary('delete blobs no image uses, stale build cache, interrupted temp files and what killed live builds left')
+  addCloudFlags(
+    program.command('prune').summary('delete blobs no image uses, stale build cache, interrupted temp files and what killed live builds left'),
+    false,
+  )
     .option('--format <format>', 'text or json', 'text')
-    .action(async (flags: { format: string }) => {
+    .addHelpText(
+      'after',
+      `\nCloud builds: with Alibaba Cloud credentials in the environment (as for sealer build -m cloud),
+prune also releases every resource of the region tagged sealer.io/build whose build is no
+longer running; without them, recorded cloud builds are listed as skipped.`,
+    )
+    .action(async (flags: { format: string } & CloudLocationFlags) => {
       const g = globals();
       const store = await openStore(g);
       const { releaseBuildLeftovers } = await import('../../modes/live/leftovers.js');
-      const builds = await releaseBuildLeftovers(path.join(store.root, 'builds'), { reporter: reporterFor(g), signal: g.signal });
+      const cloud = await cloudSweepAccess(flags, process.env);
+      const builds = await releaseBuildLeftovers(path.join(store.root, 'builds'), { reporter: reporterFor(g), signal: g.signal, ...(cloud ? { cloud } : {}) });
       const res = await store.gc();
       if (flags.format === 'json') return printJson({ ...res, builds });
       for (const c of builds.clusters) print(sanitize(`Removed build cluster ${c}`));

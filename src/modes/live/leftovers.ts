@@ -1,5 +1,15 @@
+import type { CloudCredentials, CloudSettings } from '../../infra/cloud/index.js';
+import { readRecord, recordedBuilds } from '../../infra/state.js';
 import { nullReporter, type Reporter } from '../../report/events.js';
 import { releaseClusterLeftovers } from './build-record.js';
+
+/** What the cloud mode, and the sweep of cloud leftovers, need. */
+export interface CloudAccess {
+  /** The region and endpoint the tag sweep looks in (a build also has the rest). */
+  readonly settings: Pick<CloudSettings, 'region' | 'endpoint' | 'protocol'> & Partial<CloudSettings>;
+  /** Absent when the environment has none: an error for a build, a skipped sweep for prune. */
+  readonly credentials?: CloudCredentials;
+}
 
 /** What {@link releaseBuildLeftovers} removed. */
 export interface BuildLeftovers {
@@ -17,10 +27,37 @@ export interface BuildLeftovers {
  * by `sealer prune`. The Docker client is loaded only here, and an engine that cannot be reached
  * is reported, not an error (there may be nothing to clean).
  */
-export async function releaseBuildLeftovers(stateDir: string, opts: { reporter?: Reporter; signal?: AbortSignal } = {}): Promise<BuildLeftovers> {
+export async function releaseBuildLeftovers(
+  stateDir: string,
+  opts: { reporter?: Reporter; signal?: AbortSignal; cloud?: CloudAccess } = {},
+): Promise<BuildLeftovers> {
   const reporter = opts.reporter ?? nullReporter;
+  const sig = opts.signal ? { signal: opts.signal } : {};
   const clusters = await releaseClusterLeftovers(stateDir, opts);
   const [{ default: Dockerode }, { releaseLeftovers }] = await Promise.all([import('dockerode'), import('../../infra/leftovers.js')]);
-  const report = await releaseLeftovers(stateDir, new Dockerode(), { reporter, ...(opts.signal ? { signal: opts.signal } : {}) });
-  return { clusters, builds: report.released.map((r) => r.buildId), skipped: report.skipped };
+  const report = await releaseLeftovers(stateDir, new Dockerode(), { reporter, ...sig });
+  const builds = report.released.map((r) => r.buildId);
+  const skipped = [...report.skipped];
+  // The cloud SDKs are loaded only when there are cloud builds to look at or a region to sweep.
+  if (opts.cloud || (await hasCloudRecords(stateDir))) {
+    const { releaseCloudLeftovers } = await import('../../infra/cloud/index.js');
+    const cloud = await releaseCloudLeftovers(stateDir, {
+      reporter,
+      ...sig,
+      ...(opts.cloud?.credentials ? { credentials: opts.cloud.credentials } : {}),
+      ...(opts.cloud ? { settings: opts.cloud.settings } : {}),
+    });
+    builds.push(...cloud.released.map((r) => r.buildId));
+    skipped.push(...cloud.skipped);
+  }
+  return { clusters, builds, skipped };
+}
+
+/** Whether some recorded build ran on cloud instances (an unreadable record counts: the sweep reports it). */
+async function hasCloudRecords(stateDir: string): Promise<boolean> {
+  for (const id of await recordedBuilds(stateDir)) {
+    const rec = await readRecord(stateDir, id).catch(() => undefined);
+    if (rec?.provider === 'cloud') return true;
+  }
+  return false;
 }

@@ -15,7 +15,7 @@ import { readClusterMeta } from '../../image/cluster-labels.js';
 import { formatPlatform, hostPlatform, platformMatches } from '../../registry/platform.js';
 import type { InfraProvider, NodeRequest, ProvisionedNode } from '../../infra/provider.js';
 import { clusterStateDir, forgetCluster, recordCluster } from './build-record.js';
-import { releaseBuildLeftovers } from './leftovers.js';
+import { type CloudAccess, releaseBuildLeftovers } from './leftovers.js';
 import { LiveSession } from './live-session.js';
 import { phase } from './phase.js';
 
@@ -30,6 +30,8 @@ export interface LiveOptions {
   readonly keepCluster: boolean;
   /** Where kubeconfig is on master0 (default: /etc/kubernetes/admin.conf, then ~/.kube/config). */
   readonly kubeconfig?: string;
+  /** Cloud mode: the account whose leftovers are swept before the build. */
+  readonly cloud?: CloudAccess;
 }
 
 /**
@@ -59,7 +61,7 @@ async function openLive(name: string, live: LiveOptions, ctx: SessionContext): P
   const buildId = randomBytes(6).toString('hex');
   const stateDir = path.join(store.root, 'builds');
   // A build killed earlier left its machines behind: this build releases them first.
-  await releaseBuildLeftovers(stateDir, { reporter, ...sig }).catch((err: unknown) =>
+  await releaseBuildLeftovers(stateDir, { reporter, ...sig, ...(live.cloud ? { cloud: live.cloud } : {}) }).catch((err: unknown) =>
     reporter.emit({ type: 'warning', text: `releasing leftovers of earlier builds: ${err instanceof Error ? err.message : String(err)}` }),
   );
   const infra = await phase(reporter, 'provision', `provisioning ${describe(live.nodes)} (${name})`, () =>
