@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# One Kubefile built with -m lite, -m local and -m container, in one run: time per phase
+# One Kubefile built with -m lite, -m local, -m container and -m cloud, in one run: time per phase
 # (provision, bring-up, steps, harvest, commit, teardown) and peak memory. The base image is the
 # stand-in cluster of the tests (test/support/README.md); its RUN writes a Deployment and its CMD
 # starts it, so the live modes harvest the image that ran. Target: container adds under 30 s to lite.
+# -m cloud runs against the tests' fake Alibaba Cloud endpoint (test/support/fake-aliyun), whose
+# instances are node containers: it measures our side (API calls, waits, SSH), not a real cloud.
 #
 #   bench/modes.sh
 #
@@ -61,6 +63,21 @@ rip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}
 for _ in $(seq 50); do curl -sf "http://$rip:5000/v2/" >/dev/null && break; sleep 0.1; done
 skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://127.0.0.1:$port/test/app:1" "docker://$rip:5000/test/app:1"
 
+# The fake cloud endpoint, its instances on the registry's network too; it prints its endpoint.
+export ALIBABA_CLOUD_ACCESS_KEY_ID=bench-id ALIBABA_CLOUD_ACCESS_KEY_SECRET=bench-secret
+node --input-type=module -e "
+  const { FakeAliyun } = await import('$dist/test/support/fake-aliyun/index.js');
+  const fake = await FakeAliyun.start({ accessKeyId: 'bench-id', accessKeySecret: 'bench-secret', nodeImage: 'sealer-node:1', instanceNetworks: ['$net'] });
+  console.log(fake.endpoint);
+  const stop = () => fake.close().finally(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+" >"$work/fake.endpoint" &
+fake_pid=$!
+trap 'kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; docker rm -f -v "$regc" >/dev/null 2>&1; docker network rm "$net" >/dev/null 2>&1; cleanup' EXIT
+for _ in $(seq 100); do [[ -s $work/fake.endpoint ]] && break; sleep 0.1; done
+endpoint=$(head -1 "$work/fake.endpoint")
+
 run_mode() {
   local mode=$1; shift
   /usr/bin/time -f '%e %M' -o "$work/$mode.time" \
@@ -70,13 +87,14 @@ run_mode() {
 log "-m lite";      run_mode lite --build-arg "APP_IMAGE=127.0.0.1:$port/test/app:1" --image "127.0.0.1:$port/test/app:1"
 log "-m local";     run_mode local --build-arg "APP_IMAGE=127.0.0.1:$port/test/app:1"
 log "-m container"; run_mode container --node-network "$net" --insecure-registry "$rip:5000" --build-arg "APP_IMAGE=$rip:5000/test/app:1"
+log "-m cloud";     run_mode cloud --cloud-endpoint "http://$endpoint" --cloud-ssh-from 192.0.2.1/32 --insecure-registry "$rip:5000" --build-arg "APP_IMAGE=$rip:5000/test/app:1"
 
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
 phases = ["provision", "bring-up", "steps", "harvest", "commit", "teardown"]
 rows = {}
-for mode in ["lite", "local", "container"]:
+for mode in ["lite", "local", "container", "cloud"]:
     ms = dict.fromkeys(phases, 0.0)
     texts = {}
     for line in open(f"{work}/{mode}.events"):
@@ -102,4 +120,5 @@ print(f"{'mode':<10}" + "".join(f"{p:>11}" for p in phases) + f"{'wall s':>9}{'p
 for mode, (ms, wall, rss) in rows.items():
     print(f"{mode:<10}" + "".join(f"{ms[p]/1000:>11.2f}" for p in phases) + f"{wall:>9.2f}{rss:>10}")
 print(f"container - lite: {rows['container'][1] - rows['lite'][1]:.2f} s (target: under 30 s)")
+print(f"cloud (fake endpoint) - container: {rows['cloud'][1] - rows['container'][1]:.2f} s")
 PY

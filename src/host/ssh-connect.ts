@@ -104,7 +104,9 @@ export async function openSsh(opts: SshConnectOptions): Promise<SshConnection> {
       if (done) return;
       done = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      client.end();
+      // Destroyed, not ended: a peer that refused us (or vanished) may never close its side, and
+      // a half-closed socket would keep this process alive.
+      client.destroy();
       reject(err);
     };
     if (opts.signal?.aborted) return fail(opts.signal.reason);

@@ -139,7 +139,11 @@ export class SshHost implements Host {
     await Promise.all(this.kills);
     await new Promise<void>((resolve) => {
       if (this.lost !== undefined) return resolve();
-      const timer = setTimeout(resolve, 2000);
+      // A peer that never answers the disconnect (a machine already gone) is cut off.
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
       this.client.once('close', () => {
         clearTimeout(timer);
         resolve();

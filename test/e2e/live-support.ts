@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
+import lockfile from 'proper-lockfile';
 import { makeAppImage, pushAppImage } from '../support/app-image.js';
 import { buildLiveBase } from '../support/live-base.js';
 import { nodeImage } from '../support/node-images.js';
@@ -12,8 +14,23 @@ import { startHosts } from '../support/hosts.js';
 
 const run = promisify(execFile);
 
-/** True when everything the live-mode tests need is here (else skipped, or failed under CI). */
+/**
+ * True when everything the live-mode tests need is here (else skipped, or failed under CI). The
+ * test then holds the machine-wide live-test lock until it ends: live builds and the leftovers
+ * check see the whole machine (Docker objects labelled `sealer.io/build`, processes under
+ * /var/lib/sealer/data/build-*, also inside node containers), so two at once would see each other.
+ */
 export async function requireLive(t: TestContext, opts: { container?: boolean } = {}): Promise<boolean> {
+  if (!(await liveRequirements(t, opts))) return false;
+  const release = await lockfile.lock(LIVE_LOCK, { realpath: false, retries: { retries: 1200, minTimeout: 500, maxTimeout: 500 } });
+  t.after(() => release());
+  return true;
+}
+
+/** The lock live tests of every test file take in turn (see {@link requireLive}). */
+const LIVE_LOCK = path.join(tmpdir(), 'sealer-live-e2e');
+
+async function liveRequirements(t: TestContext, opts: { container?: boolean }): Promise<boolean> {
   for (const bin of ['docker', 'docker-registry', 'skopeo']) {
     if (!hasBinary(bin)) {
       missingRequirement(t, `${bin} not found on PATH`);

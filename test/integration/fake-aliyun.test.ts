@@ -86,12 +86,17 @@ function sshHostname(host: string, privateKey: string, hostKey: string): Promise
             out += d.toString();
           });
           stream.on('close', () => {
-            conn.end();
+            conn.destroy();
             resolve(out.trim());
           });
         });
       })
-      .on('error', reject)
+      // Destroyed, not ended: after a refused host key (or once the instance is gone) a graceful
+      // close would wait forever for the other side, and the half-closed socket keeps the test alive.
+      .on('error', (err) => {
+        conn.destroy();
+        reject(err);
+      })
       .connect({ host, port: 22, username: 'root', privateKey, readyTimeout: 20_000, hostVerifier: (key: Buffer) => key.equals(expected) });
   });
 }
