@@ -1,7 +1,16 @@
 import { isIPv4 } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../errors.js';
-import { CLOUD_DEFAULTS, type CloudCredentials, type CloudSettings, checkSettings, DEFAULT_IMAGE_FAMILY, parseCidr } from '../infra/cloud/settings.js';
+import {
+  CLOUD_DEFAULTS,
+  type CloudCredentials,
+  type CloudSettings,
+  checkSettings,
+  credentialsFromEnv,
+  DEFAULT_IMAGE_FAMILY,
+  isRegionId,
+  parseCidr,
+} from '../infra/cloud/settings.js';
 import { parseDuration } from './options.js';
 
 /** The `--cloud-*` flags as commander gives them. */
@@ -58,11 +67,8 @@ export function addCloudFlags(cmd: Command, full = true): Command {
  * ACCESSKEYID/ACCESSKEYSECRET/RegionID). They are then removed from this process's
  * environment, so no child process (helm, ssh, a RUN in lite mode) inherits them.
  */
-export function takeCloudCredentials(env: NodeJS.ProcessEnv, read: (env: Readonly<Record<string, string | undefined>>) => { credentials?: CloudCredentials; region?: string }): {
-  credentials?: CloudCredentials;
-  region?: string;
-} {
-  const found = read(env);
+function takeCloudCredentials(env: NodeJS.ProcessEnv): { credentials?: CloudCredentials; region?: string } {
+  const found = credentialsFromEnv(env);
   for (const v of CREDENTIAL_VARS) delete env[v];
   return found;
 }
@@ -78,7 +84,7 @@ export function parseEndpoint(text: string): { endpoint: string; protocol: 'http
 /** The region and endpoint: all `sealer prune` needs to sweep a region. */
 export function cloudLocation(flags: Pick<CloudFlags, 'cloudRegion' | 'cloudEndpoint'>, envRegion: string | undefined): Pick<CloudSettings, 'region' | 'endpoint' | 'protocol'> {
   const region = flags.cloudRegion ?? envRegion ?? DEFAULT_REGION;
-  if (!/^[a-z0-9-]{2,40}$/.test(region)) throw new UsageError(`--cloud-region: not a region id: ${JSON.stringify(region)}`);
+  if (!isRegionId(region)) throw new UsageError(`--cloud-region: not a region id: ${JSON.stringify(region)}`);
   return { region, ...(flags.cloudEndpoint ? parseEndpoint(flags.cloudEndpoint) : {}) };
 }
 
@@ -148,8 +154,7 @@ export async function cloudAccessFromFlags(
   env: NodeJS.ProcessEnv,
   opts: { dryRun: boolean; signal?: AbortSignal },
 ): Promise<{ settings: CloudSettings; credentials?: CloudCredentials }> {
-  const { credentialsFromEnv } = await import('../infra/cloud/index.js');
-  const found = takeCloudCredentials(env, credentialsFromEnv);
+  const found = takeCloudCredentials(env);
   const sshFrom = opts.dryRun && flags.cloudSshFrom === undefined ? ADDRESS_PLACEHOLDER : await resolveSshFrom(flags, opts.signal);
   const settings = cloudSettings(flags, found.region, sshFrom);
   return { settings, ...(found.credentials ? { credentials: found.credentials } : {}) };
@@ -163,9 +168,8 @@ export type CloudLocationFlags = Pick<CloudFlags, 'cloudRegion' | 'cloudEndpoint
  * endpoint from the flags or the environment; undefined when neither credentials nor a location
  * was given (recorded cloud builds are then reported as skipped).
  */
-export async function cloudSweepAccess(flags: CloudLocationFlags, env: NodeJS.ProcessEnv): Promise<{ settings: Pick<CloudSettings, 'region' | 'endpoint' | 'protocol'>; credentials?: CloudCredentials } | undefined> {
-  const { credentialsFromEnv } = await import('../infra/cloud/index.js');
-  const found = takeCloudCredentials(env, credentialsFromEnv);
+export function cloudSweepAccess(flags: CloudLocationFlags, env: NodeJS.ProcessEnv): { settings: Pick<CloudSettings, 'region' | 'endpoint' | 'protocol'>; credentials?: CloudCredentials } | undefined {
+  const found = takeCloudCredentials(env);
   if (!found.credentials && flags.cloudRegion === undefined && flags.cloudEndpoint === undefined) return undefined;
   return { settings: cloudLocation(flags, found.region), ...(found.credentials ? { credentials: found.credentials } : {}) };
 }

@@ -1,8 +1,6 @@
 import Dockerode from 'dockerode';
-import ssh2 from 'ssh2';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { SshHost } from '../host/ssh.js';
 import { writeFileAtomic } from '../image/atomic-file.js';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { createNodeContainer, waitForNode } from './container-node.js';
@@ -10,7 +8,8 @@ import { buildLabels, statusOf } from './docker-resources.js';
 import { type Owner, ownerOf } from './owner.js';
 import type { Infrastructure, InfraProvider, NodeRequest, ProvisionContext, ProvisionedNode, ReleaseReport } from './provider.js';
 import { releaseBuild } from './release.js';
-import { BuildState, knownHostsPath } from './state.js';
+import { BuildSsh } from './build-ssh.js';
+import { BuildState } from './state.js';
 
 /** The node image `scripts/build-node-image-default.sh` builds. */
 export const DEFAULT_NODE_IMAGE = 'sealer-node:1';
@@ -101,11 +100,9 @@ type StartOptions = ContainerProviderOptions & { readonly image: string };
 class ContainerInfrastructure implements Infrastructure {
   readonly buildId: string;
   readonly nodes: ProvisionedNode[] = [];
-  readonly ssh: { readonly user: string; readonly port: number; readonly privateKey: Buffer };
+  readonly ssh: BuildSsh;
   readonly knownHostsPath: string;
-  private readonly publicKey: string;
   private readonly reporter: Reporter;
-  private releasing: Promise<ReleaseReport> | undefined;
 
   constructor(
     private readonly docker: Dockerode,
@@ -113,11 +110,8 @@ class ContainerInfrastructure implements Infrastructure {
   ) {
     this.buildId = ctx.buildId;
     this.reporter = ctx.reporter ?? nullReporter;
-    this.knownHostsPath = knownHostsPath(ctx.stateDir, ctx.buildId);
-    // In memory only: the private half is never written anywhere.
-    const pair = ssh2.utils.generateKeyPairSync('ed25519');
-    this.ssh = { user: 'root', port: 22, privateKey: Buffer.from(pair.private) };
-    this.publicKey = `${pair.public.trim()} sealer-build-${ctx.buildId}`;
+    this.ssh = new BuildSsh(ctx, 'ed25519');
+    this.knownHostsPath = this.ssh.knownHostsPath;
   }
 
   /** Creates the network and the nodes (each recorded first), then waits for all of them. */
@@ -141,7 +135,7 @@ class ContainerInfrastructure implements Infrastructure {
           image: opts.image,
           network,
           labels: buildLabels(this.buildId, owner, spec.role),
-          publicKey: this.publicKey,
+          publicKey: this.ssh.publicKey,
           privileged: opts.privileged ?? false,
         });
         for (const extra of opts.networks ?? []) await this.docker.getNetwork(extra).connect({ Container: c.id });
@@ -164,29 +158,12 @@ class ContainerInfrastructure implements Infrastructure {
   }
 
   async connect(node: ProvisionedNode, opts: { signal?: AbortSignal } = {}): Promise<Host> {
-    if (this.releasing) throw new Error(`build ${this.buildId} was released`);
     if (!this.nodes.includes(node)) throw new Error(`${node.name} is not a node of build ${this.buildId}`);
-    return SshHost.connect({
-      host: node.ip,
-      port: this.ssh.port,
-      user: this.ssh.user,
-      privateKey: this.ssh.privateKey,
-      hostKeyPolicy: 'strict',
-      knownHostsPath: this.knownHostsPath,
-      reporter: this.reporter,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    return this.ssh.connect(node.ip, 'strict', this.reporter, opts.signal);
   }
 
   release(opts: { signal?: AbortSignal } = {}): Promise<ReleaseReport> {
-    const previous = this.releasing;
-    const run = async (): Promise<ReleaseReport> => {
-      await previous?.catch(() => {});
-      this.ssh.privateKey.fill(0);
-      return releaseBuild(this.docker, this.ctx.stateDir, this.buildId, { ...opts, reporter: this.reporter });
-    };
-    this.releasing = run();
-    return this.releasing;
+    return this.ssh.release(() => releaseBuild(this.docker, this.ctx.stateDir, this.buildId, { ...opts, reporter: this.reporter }));
   }
 
   private log(text: string): void {

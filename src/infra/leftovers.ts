@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { describeError } from '../errors.js';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { listLabelled } from './docker-resources.js';
 import { type OwnerState, ownerState, procStat, type StatReader, whyKept } from './owner.js';
@@ -52,7 +53,7 @@ export async function releaseLeftovers(
       if (state === 'dead') decided.set(buildId, true);
       else skip(buildId, whyKept(state, rec.owner.pid, rec.owner.host));
     } catch (err) {
-      skip(buildId, `unreadable record: ${(err as Error).message}`);
+      skip(buildId, `unreadable record: ${describeError(err)}`);
     }
   }
 

@@ -2,7 +2,8 @@ import type Dockerode from 'dockerode';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { listLabelled, removeResources } from './docker-resources.js';
 import type { ReleaseReport } from './provider.js';
-import { type RecordedResource, removeBuildState } from './state.js';
+import { settleRelease } from './release-report.js';
+import type { RecordedResource } from './state.js';
 
 /**
  * Releases everything of `buildId` in the Docker engine and then its state. Objects are found by
@@ -34,17 +35,5 @@ export async function releaseBuild(
     if (opts.signal?.aborted) throw opts.signal.reason;
     errors.push(`listing the Docker objects of build ${buildId}: ${(err as Error).message}`);
   }
-  const clean = remaining.length === 0 && errors.length === 0;
-  if (clean) {
-    await removeBuildState(stateDir, buildId).catch((err: Error) => errors.push(`removing the state of build ${buildId}: ${err.message}`));
-  }
-  for (const r of removed) reporter.emit({ type: 'log', level: 'debug', text: `build ${buildId}: removed ${r.kind} ${r.name}` });
-  if (remaining.length > 0) {
-    reporter.emit({
-      type: 'warning',
-      text: `build ${buildId}: still present after release: ${remaining.map((r) => `${r.kind} ${r.name}`).join(', ')}`,
-    });
-  }
-  for (const e of errors) reporter.emit({ type: 'warning', text: `build ${buildId}: release: ${e}` });
-  return { buildId, removed, remaining, errors, clean: clean && errors.length === 0, ms: Date.now() - started };
+  return settleRelease(stateDir, buildId, { removed, remaining, errors }, { reporter, started });
 }

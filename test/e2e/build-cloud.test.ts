@@ -41,7 +41,7 @@ async function startFake(t: TestContext, networks: readonly string[] = []): Prom
 
 const cloudArgs = (fake: FakeAliyun): string[] => ['-m', 'cloud', '--cloud-endpoint', `http://${fake.endpoint}`, '--cloud-ssh-from', SSH_FROM];
 
-function emptyInventory(fake: FakeAliyun): Record<string, number> {
+function inventoryCounts(fake: FakeAliyun): Record<string, number> {
   return Object.fromEntries(Object.entries(fake.inventory()).map(([k, v]) => [k, (v as unknown[]).length]));
 }
 const NOTHING = { vpcs: 0, vSwitches: 0, securityGroups: 0, keyPairs: 0, instances: 0, eips: 0 };
@@ -117,7 +117,7 @@ test('build -m cloud gives the image -m container gives; the account is empty af
   const inspected = JSON.parse((await sealer(['inspect', name], { root })).stdout).platforms[0];
   assert.equal(inspected.buildMode, 'cloud');
 
-  assert.deepEqual(emptyInventory(fake), NOTHING, 'everything released');
+  assert.deepEqual(inventoryCounts(fake), NOTHING, 'everything released');
   assert.deepEqual(await leftovers(root), []);
   const calls = (action: string) => fake.calls.filter((c) => c.action === action);
   const rules = calls('AuthorizeSecurityGroup').filter((c) => c.code === undefined);
@@ -146,7 +146,7 @@ test('a cloud build that fails (at a create, or at a step) releases everything; 
   assert.match(early.stderr, /CreateSecurityGroup/);
   assert.match(early.stderr, /QuotaExceeded\.SecurityGroup/);
   assert.match(early.stderr, /RequestId [0-9A-F-]{8,}/);
-  assert.deepEqual(emptyInventory(fake), NOTHING, 'after a failed create');
+  assert.deepEqual(inventoryCounts(fake), NOTHING, 'after a failed create');
   assert.deepEqual(await leftovers(root), []);
 
   fake.faults.fail = {};
@@ -155,7 +155,7 @@ test('a cloud build that fails (at a create, or at a step) releases everything; 
   assert.equal(late.code, 1, late.stderr);
   assert.match(late.stderr, /RUN failed with exit code 7/);
   assert.ok(fake.runInstancesCreated >= 1, 'it got as far as instances');
-  assert.deepEqual(emptyInventory(fake), NOTHING, 'after a failed step on the instances');
+  assert.deepEqual(inventoryCounts(fake), NOTHING, 'after a failed step on the instances');
   assert.deepEqual(await leftovers(root), []);
 });
 
@@ -177,7 +177,7 @@ test('a SIGKILLed cloud build is finished by sealer prune (skipped without crede
   });
   await once(child, 'exit');
   assert.match(err, /sleeping now/, 'killed while the CMD ran on the instance');
-  assert.notDeepEqual(emptyInventory(fake), NOTHING, 'the killed build left its resources');
+  assert.notDeepEqual(inventoryCounts(fake), NOTHING, 'the killed build left its resources');
 
   const blind = await sealer(['prune', '--format', 'json', '--cloud-endpoint', `http://${fake.endpoint}`], { root, timeoutMs: 120_000 });
   assert.equal(blind.code, 0, blind.stderr);
@@ -185,12 +185,12 @@ test('a SIGKILLed cloud build is finished by sealer prune (skipped without crede
     (JSON.parse(blind.stdout).builds.skipped as { reason: string }[]).some((s) => /credentials/.test(s.reason)),
     `skipped for want of credentials: ${blind.stdout}`,
   );
-  assert.notDeepEqual(emptyInventory(fake), NOTHING, 'nothing released without credentials');
+  assert.notDeepEqual(inventoryCounts(fake), NOTHING, 'nothing released without credentials');
 
   const pruned = await sealer(['prune', '--cloud-endpoint', `http://${fake.endpoint}`], { root, env: creds, timeoutMs: 300_000 });
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.match(pruned.stdout, /Released the machines of build/);
-  assert.deepEqual(emptyInventory(fake), NOTHING, 'prune released everything');
+  assert.deepEqual(inventoryCounts(fake), NOTHING, 'prune released everything');
   assert.deepEqual(await leftovers(root), []);
 });
 

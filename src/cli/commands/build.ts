@@ -127,7 +127,6 @@ Build modes (what each needs on the build host):
     )
     .action(async (context: string, flags: BuildFlags & RegistryFlags & CloudFlags) => {
       const g = globals();
-      const cloud = flags.mode === 'cloud' ? await cloudAccessFromFlags(flags, process.env, { dryRun: flags.dryRun === true, signal: g.signal }) : undefined;
       const nodes = { masters: count(flags.masters, '--masters', 1), nodes: count(flags.nodes, '--nodes', 0) };
       if (flags.tag.length === 0 && !flags.dryRun) throw new UsageError('build needs a name: -t NAME', 'sealer build -t my-app:v1 .');
       const compression = oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression;
@@ -139,6 +138,8 @@ Build modes (what each needs on the build host):
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
       const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
+      // After the Kubefile is read: resolving the settings may ask an echo service for this host's address.
+      const cloud = flags.mode === 'cloud' ? await cloudAccessFromFlags(flags, process.env, { dryRun: flags.dryRun === true, signal: g.signal }) : undefined;
       // A cloud dry run checks the Kubefile and the flags, then shows the calls; it needs no credentials.
       if (cloud && flags.dryRun) return printCloudPlan(nodes, cloud.settings, flags.format);
       const mode = await modeByName(flags.mode, {

@@ -86,7 +86,7 @@ longer running; without them, recorded cloud builds are listed as skipped.`,
       const g = globals();
       const store = await openStore(g);
       const { releaseBuildLeftovers } = await import('../../modes/live/leftovers.js');
-      const cloud = await cloudSweepAccess(flags, process.env);
+      const cloud = cloudSweepAccess(flags, process.env);
       const builds = await releaseBuildLeftovers(path.join(store.root, 'builds'), { reporter: reporterFor(g), signal: g.signal, ...(cloud ? { cloud } : {}) });
       const res = await store.gc();
       if (flags.format === 'json') return printJson({ ...res, builds });

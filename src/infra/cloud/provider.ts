@@ -1,11 +1,10 @@
-import ssh2 from 'ssh2';
 import { UserError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import { SshHost } from '../../host/ssh.js';
+import { BuildSsh } from '../build-ssh.js';
 import { type Reporter, nullReporter } from '../../report/events.js';
 import { formatOwner, ownerOf } from '../owner.js';
 import type { Infrastructure, InfraProvider, NodeRequest, ProvisionContext, ProvisionedNode, ReleaseReport } from '../provider.js';
-import { BuildState, knownHostsPath, type RecordSettings } from '../state.js';
+import { BuildState, type RecordSettings } from '../state.js';
 import { CloudApi } from './api.js';
 import { type CallScope, callScope } from './calls.js';
 import { type CreatedNode, createBuild } from './create.js';
@@ -72,12 +71,10 @@ export class CloudProvider implements InfraProvider {
 class CloudInfrastructure implements Infrastructure {
   readonly buildId: string;
   readonly nodes: ProvisionedNode[] = [];
-  readonly ssh: { readonly user: string; readonly port: number; readonly privateKey: Buffer };
+  readonly ssh: BuildSsh;
   readonly knownHostsPath: string;
-  private readonly publicKey: string;
   private readonly reporter: Reporter;
   private readonly publicIps = new Map<ProvisionedNode, string>();
-  private releasing: Promise<ReleaseReport> | undefined;
 
   constructor(
     private readonly api: CloudApi,
@@ -88,11 +85,9 @@ class CloudInfrastructure implements Infrastructure {
   ) {
     this.buildId = ctx.buildId;
     this.reporter = ctx.reporter ?? nullReporter;
-    this.knownHostsPath = knownHostsPath(ctx.stateDir, ctx.buildId);
-    // ECS imports RSA and ECDSA keys, not ed25519. The private half stays in memory.
-    const pair = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
-    this.ssh = { user: 'root', port: 22, privateKey: Buffer.from(pair.private) };
-    this.publicKey = `${pair.public.trim()} sealer-build-${ctx.buildId}`;
+    // ECS imports RSA and ECDSA keys, not ed25519.
+    this.ssh = new BuildSsh(ctx, 'ecdsa');
+    this.knownHostsPath = this.ssh.knownHostsPath;
   }
 
   async start(state: BuildState, req: NodeRequest): Promise<void> {
@@ -103,7 +98,7 @@ class CloudInfrastructure implements Infrastructure {
       scope: this.scope,
       settings: this.settings,
       req,
-      publicKey: this.publicKey,
+      publicKey: this.ssh.publicKey,
       knownHostsPath: this.knownHostsPath,
       timing: this.timing,
       reporter: this.reporter,
@@ -123,29 +118,12 @@ class CloudInfrastructure implements Infrastructure {
   }
 
   async connect(node: ProvisionedNode, opts: { signal?: AbortSignal } = {}): Promise<Host> {
-    if (this.releasing) throw new Error(`build ${this.buildId} was released`);
     const address = this.publicIps.get(node);
     if (address === undefined) throw new Error(`${node.name} is not a node of build ${this.buildId}`);
-    return SshHost.connect({
-      host: address,
-      port: this.ssh.port,
-      user: this.ssh.user,
-      privateKey: this.ssh.privateKey,
-      hostKeyPolicy: this.settings.hostKeys === 'console' ? 'strict' : 'tofu',
-      knownHostsPath: this.knownHostsPath,
-      reporter: this.reporter,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    return this.ssh.connect(address, this.settings.hostKeys === 'console' ? 'strict' : 'tofu', this.reporter, opts.signal);
   }
 
   release(opts: { signal?: AbortSignal } = {}): Promise<ReleaseReport> {
-    const previous = this.releasing;
-    const run = async (): Promise<ReleaseReport> => {
-      await previous?.catch(() => {});
-      this.ssh.privateKey.fill(0);
-      return releaseCloudBuild(this.api, this.scope, this.ctx.stateDir, this.timing, this.reporter, opts.signal);
-    };
-    this.releasing = run();
-    return this.releasing;
+    return this.ssh.release(() => releaseCloudBuild(this.api, this.scope, this.ctx.stateDir, this.timing, this.reporter, opts.signal));
   }
 }

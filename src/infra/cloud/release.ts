@@ -1,7 +1,8 @@
 import { describeError } from '../../errors.js';
 import type { Reporter } from '../../report/events.js';
 import type { ReleaseReport } from '../provider.js';
-import { type RecordedResource, readRecord, removeBuildState } from '../state.js';
+import { settleRelease } from '../release-report.js';
+import { type RecordedResource, readRecord } from '../state.js';
 import type { CloudApi } from './api.js';
 import type { CallScope } from './calls.js';
 import { type TeardownTiming, teardown } from './teardown.js';
@@ -32,18 +33,5 @@ export async function releaseCloudBuild(
     if (signal?.aborted) throw signal.reason;
     return { removed: [], remaining: [], errors: [describeError(err)] };
   });
-  errors.push(...result.errors);
-  const clean = result.remaining.length === 0 && errors.length === 0;
-  if (clean) {
-    await removeBuildState(stateDir, buildId).catch((err: unknown) => errors.push(`removing the state of build ${buildId}: ${describeError(err)}`));
-  }
-  for (const r of result.removed) reporter.emit({ type: 'log', level: 'debug', text: `build ${buildId}: removed ${r.kind} ${r.id ?? r.name}` });
-  if (result.remaining.length > 0) {
-    reporter.emit({
-      type: 'warning',
-      text: `build ${buildId}: still present in ${scope.region} after release: ${result.remaining.map((r) => `${r.kind} ${r.id ?? r.name}`).join(', ')}`,
-    });
-  }
-  for (const e of errors) reporter.emit({ type: 'warning', text: `build ${buildId}: release: ${e}` });
-  return { buildId, removed: result.removed, remaining: result.remaining, errors, clean: clean && errors.length === 0, ms: Date.now() - started };
+  return settleRelease(stateDir, buildId, { ...result, errors: [...errors, ...result.errors] }, { reporter, started, where: ` in ${scope.region}` });
 }

@@ -84,7 +84,7 @@ export function checkSettings(s: CloudSettings): void {
   const bad = (what: string): never => {
     throw new UserError(`cloud settings: ${what}`);
   };
-  if (!/^[a-z]{2}(-[a-z0-9]+)+$/.test(s.region)) bad(`region ${JSON.stringify(s.region)} is not an Alibaba Cloud region id (like cn-hangzhou)`);
+  if (!isRegionId(s.region)) bad(`region ${JSON.stringify(s.region)} is not an Alibaba Cloud region id (like cn-hangzhou)`);
   if (s.endpoint !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(s.endpoint)) bad(`endpoint ${JSON.stringify(s.endpoint)} is not host[:port]`);
   if (s.instanceTypes.length === 0) bad('no instance type given');
   for (const t of s.instanceTypes) if (!/^ecs\.[A-Za-z0-9.-]+$/.test(t)) bad(`instance type ${JSON.stringify(t)} is not like ecs.c7.xlarge`);
@@ -98,6 +98,11 @@ export function checkSettings(s: CloudSettings): void {
   if (!Number.isInteger(s.autoReleaseMinutes) || s.autoReleaseMinutes < 30 || s.autoReleaseMinutes > 7 * 24 * 60) {
     bad(`auto-release after ${s.autoReleaseMinutes} minutes (between 30 minutes and 7 days)`);
   }
+}
+
+/** Whether `text` has the form of an Alibaba Cloud region id (`cn-hangzhou`, `ap-southeast-1`). */
+export function isRegionId(text: string): boolean {
+  return /^[a-z]{2}(-[a-z0-9]+)+$/.test(text);
 }
 
 /** An IPv4 CIDR's parts, or undefined. A bare address counts as /32. */

@@ -53,7 +53,9 @@ export async function teardown(
   const put = (t: Target): void => {
     const key = `${t.kind}\0${t.id}`;
     const had = targets.get(key);
-    targets.set(key, { ...had, ...t, ...(t.instanceId || had?.instanceId ? { instanceId: t.instanceId || had?.instanceId || '' } : {}) });
+    // A tagged EIP knows its instance; its recorded twin does not: keep what either knows.
+    const instanceId = t.instanceId || had?.instanceId;
+    targets.set(key, { ...had, ...t, ...(instanceId ? { instanceId } : {}) });
   };
   for (const r of recorded) {
     const id = r.kind === 'key-pair' ? r.name : r.id;

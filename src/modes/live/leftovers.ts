@@ -1,5 +1,4 @@
 import type { CloudCredentials, CloudSettings } from '../../infra/cloud/index.js';
-import { readRecord, recordedBuilds } from '../../infra/state.js';
 import { nullReporter, type Reporter } from '../../report/events.js';
 import { releaseClusterLeftovers } from './build-record.js';
 
@@ -38,26 +37,19 @@ export async function releaseBuildLeftovers(
   const report = await releaseLeftovers(stateDir, new Dockerode(), { reporter, ...sig });
   const builds = report.released.map((r) => r.buildId);
   const skipped = [...report.skipped];
-  // The cloud SDKs are loaded only when there are cloud builds to look at or a region to sweep.
-  if (opts.cloud || (await hasCloudRecords(stateDir))) {
-    const { releaseCloudLeftovers } = await import('../../infra/cloud/index.js');
-    const cloud = await releaseCloudLeftovers(stateDir, {
-      reporter,
-      ...sig,
-      ...(opts.cloud?.credentials ? { credentials: opts.cloud.credentials } : {}),
-      ...(opts.cloud ? { settings: opts.cloud.settings } : {}),
-    });
-    builds.push(...cloud.released.map((r) => r.buildId));
-    skipped.push(...cloud.skipped);
-  }
+  // Recorded cloud builds are looked at always (a cloud build may have been killed); the region
+  // is swept by tag only when the caller gives credentials and a location. The SDKs load on the
+  // first API call, so a machine without cloud builds pays nothing more.
+  const { releaseCloudLeftovers } = await import('../../infra/cloud/index.js');
+  const cloud = await releaseCloudLeftovers(stateDir, {
+    reporter,
+    ...sig,
+    ...(opts.cloud?.credentials ? { credentials: opts.cloud.credentials } : {}),
+    ...(opts.cloud ? { settings: opts.cloud.settings } : {}),
+  });
+  builds.push(...cloud.released.map((r) => r.buildId));
+  // Both sweeps read every record: one that cannot be read is reported once.
+  for (const s of cloud.skipped) if (!skipped.some((k) => k.buildId === s.buildId && k.reason === s.reason)) skipped.push(s);
   return { clusters, builds, skipped };
 }
 
-/** Whether some recorded build ran on cloud instances (an unreadable record counts: the sweep reports it). */
-async function hasCloudRecords(stateDir: string): Promise<boolean> {
-  for (const id of await recordedBuilds(stateDir)) {
-    const rec = await readRecord(stateDir, id).catch(() => undefined);
-    if (rec?.provider === 'cloud') return true;
-  }
-  return false;
-}

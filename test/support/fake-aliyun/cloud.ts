@@ -19,39 +19,36 @@ export interface Cloud {
 /** An action: parameters in, the answer's fields (without RequestId) out, or an ApiError thrown. */
 export type Handler = (cloud: Cloud, p: Params) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
+/** `map`'s entry for `id`, or the 404 `code` a real lookup of an unknown id answers. */
+function found<T>(map: ReadonlyMap<string, T>, id: string, code: string, message: string): T {
+  const r = map.get(id);
+  if (r === undefined) throw new ApiError(404, code, message);
+  return r;
+}
+
 /** The VPC with this id; `InvalidVpcId.NotFound` otherwise. */
 export function vpcOf(cloud: Cloud, id: string): VpcRecord {
-  const r = cloud.state.vpcs.get(id);
-  if (!r) throw new ApiError(404, 'InvalidVpcId.NotFound', `Specified VPC does not exist. (${id})`);
-  return r;
+  return found(cloud.state.vpcs, id, 'InvalidVpcId.NotFound', `Specified VPC does not exist. (${id})`);
 }
 
 /** The vSwitch with this id; `InvalidVSwitchId.NotFound` otherwise. */
 export function vSwitchOf(cloud: Cloud, id: string): VSwitchRecord {
-  const r = cloud.state.vSwitches.get(id);
-  if (!r) throw new ApiError(404, 'InvalidVSwitchId.NotFound', `Specified virtual switch does not exist. (${id})`);
-  return r;
+  return found(cloud.state.vSwitches, id, 'InvalidVSwitchId.NotFound', `Specified virtual switch does not exist. (${id})`);
 }
 
 /** The security group with this id; `InvalidSecurityGroupId.NotFound` otherwise. */
 export function securityGroupOf(cloud: Cloud, id: string): SecurityGroupRecord {
-  const r = cloud.state.securityGroups.get(id);
-  if (!r) throw new ApiError(404, 'InvalidSecurityGroupId.NotFound', `The specified SecurityGroupId does not exist. (${id})`);
-  return r;
+  return found(cloud.state.securityGroups, id, 'InvalidSecurityGroupId.NotFound', `The specified SecurityGroupId does not exist. (${id})`);
 }
 
 /** The instance with this id (one still Stopping included); `InvalidInstanceId.NotFound` otherwise. */
 export function instanceOf(cloud: Cloud, id: string): InstanceRecord {
-  const r = cloud.state.instances.get(id);
-  if (!r) throw new ApiError(404, 'InvalidInstanceId.NotFound', `The specified InstanceId does not exist. (${id})`);
-  return r;
+  return found(cloud.state.instances, id, 'InvalidInstanceId.NotFound', `The specified InstanceId does not exist. (${id})`);
 }
 
 /** The EIP with this allocation id; `InvalidAllocationId.NotFound` otherwise. */
 export function eipOf(cloud: Cloud, id: string): EipRecord {
-  const r = cloud.state.eips.get(id);
-  if (!r) throw new ApiError(404, 'InvalidAllocationId.NotFound', `Specified allocation ID is not found. (${id})`);
-  return r;
+  return found(cloud.state.eips, id, 'InvalidAllocationId.NotFound', `Specified allocation ID is not found. (${id})`);
 }
 
 /** A deleted instance is gone once its Stopping answers are used up and its container is removed. */
