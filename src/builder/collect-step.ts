@@ -170,20 +170,21 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [file], digest: img.digest });
   }
   await tree.close();
-  // The layer holds what the writer reports it changed (nothing re-scans the tree).
+  // The layer holds what the writer reports it changed (nothing re-scans the tree), with fixed
+  // metadata: it depends only on the collected content, so the same images give the same layer
+  // digest on every build, with or without --timestamp (mtime 0 is below any clamp).
   const entries: LayerEntry[] = [{ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 }];
   for (const abs of [...tree.written].sort()) {
     const rel = path.relative(registryDir, abs);
     if (rel === '' || rel.startsWith('..')) continue;
     const entry = await entryFromDisk(rel, abs, await lstat(abs, { bigint: true }));
-    if (entry) entries.push({ ...entry, path: `registry/${entry.path}` });
+    if (entry) entries.push({ ...fixedMetadata(entry), path: `registry/${entry.path}` });
   }
   const built = await writeLayerBlob(ctx.store, entries, {
     // The layer is nearly all registry blobs, already compressed: an uncompressed tar (a plain
     // OCI layer media type) stores them as they are, hashed once, instead of running 1.6 GiB
     // through a compressor for nothing.
     compression: 'none',
-    ...(ctx.timestamp !== undefined ? { clampMtime: ctx.timestamp } : {}),
   });
   const images = [...already, ...saved.saved, ...fromArchives].sort((a, b) => (a.reference < b.reference ? -1 : 1));
   const created = ctx.fixed ?? new Date().toISOString();
@@ -210,6 +211,13 @@ function withPinned(detected: readonly DetectedImage[], pinned: readonly PinnedI
     byRef.set(p.reference, { reference: p.reference, sources, ...(p.digest ? { digest: p.digest } : {}) });
   }
   return [...byRef.values()].sort((a, b) => byCodePoint(a.reference, b.reference));
+}
+
+/** The registry tree holds only directories and regular files: 0755 and 0644, mtime 0. */
+function fixedMetadata(e: LayerEntry): LayerEntry {
+  if (e.kind === 'dir') return { ...e, mode: 0o40755, mtimeMs: 0 };
+  if (e.kind === 'file') return { ...e, mode: 0o100644, mtimeMs: 0 };
+  return e;
 }
 
 /** The parts of the rootfs detection reads; big registry blobs only need to exist. */
