@@ -55,13 +55,28 @@ export class RegistryTreeSink implements ImageSink {
    * has to re-scan the tree.
    */
   readonly written = new Set<string>();
+  /**
+   * Blobs that count as present though their data file is not written here: their bytes go
+   * straight into the COLLECT layer (see collect-layer.ts), at {@link blobDataPath}.
+   */
+  readonly reserved = new Map<Digest, Descriptor>();
 
   constructor(readonly registryDir: string) {
     this.tmpDir = join(registryDir, '.incoming');
   }
 
-  /** True when the blob's data file exists (a regular file, reached through no symlink). */
+  /**
+   * Counts a blob as present without writing it (its path is checked like any other): the
+   * caller puts its bytes at `blobDataPath` of the layer made from this tree.
+   */
+  async reserve(desc: Descriptor): Promise<void> {
+    await this.at(blobDataPath(this.registryDir, desc.digest));
+    this.reserved.set(desc.digest, desc);
+  }
+
+  /** True when the blob's data file exists (a regular file, reached through no symlink), or is reserved. */
   async hasBlob(digest: Digest): Promise<boolean> {
+    if (this.reserved.has(digest)) return true;
     const file = await this.at(blobDataPath(this.registryDir, digest));
     return (await lstat(file).catch(() => undefined))?.isFile() ?? false;
   }

@@ -4,12 +4,12 @@
  * rebuild whose blobs are all in the store fetches nothing and writes nothing new.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
-import { type Upstream, asFormat, blobsOf, makeImage, makeIndex, makeLayer, requireTools, startUpstream } from './collect-support.js';
+import { type Upstream, asFormat, blobDigest, blobsOf, makeImage, makeIndex, makeLayer, requireTools, startUpstream } from './collect-support.js';
 
 async function build(root: string, args: string[]): Promise<string> {
   const r = await sealer(['build', '--format', 'json', ...args], { root });
@@ -104,4 +104,59 @@ test('a --no-cache rebuild with every blob in the store fetches no blob and writ
     assert.equal(await collectLayer(root, 'docker.io/library/rb:1'), layer);
     assert.deepEqual(await storeState(root), once, `rebuild ${i} changed the store`);
   }
+});
+
+test('a blob the registry corrupts is refused: the build fails and the store trusts nothing of it; one corrupt transfer is retried', async (t) => {
+  if (!requireTools(t)) return;
+  const up = await startUpstream(t);
+  const { refs } = await pushSet(up);
+  const ctx = await tempDir(t, 'corrupt-ctx-');
+  await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/imageList\n', imageList: `${refs.join('\n')}\n` });
+  const clean = await tempDir(t, 'corrupt-clean-');
+  await build(clean, ['--platform', 'linux/amd64', '-t', 'c:1', ctx]);
+  const good = await collectLayer(clean, 'docker.io/library/c:1');
+
+  const root = await tempDir(t, 'corrupt-root-');
+  up.proxy.addFault({ kind: 'corrupt', method: 'GET', path: /\/repro\/img3\/blobs\/sha256:/, times: 1000 });
+  const bad = await sealer(['build', '--platform', 'linux/amd64', '-t', 'c:1', ctx], { root });
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /collecting .*repro\/img3:1.*(digest|size) mismatch/);
+  assert.deepEqual(await readdir(path.join(root, 'tmp')), [], 'a temp file was left');
+  assert.deepEqual(await readdir(path.join(root, 'cache', 'collect-layers')).catch(() => []), [], 'a layer was recorded');
+  const blobs = await readdir(path.join(root, 'blobs', 'sha256'));
+  assert.ok(!blobs.includes(good.slice(7)));
+  const images = await sealer(['images', '--format', 'json'], { root });
+  assert.deepEqual(JSON.parse(images.stdout), []);
+
+  up.proxy.clearFaults();
+  up.proxy.addFault({ kind: 'corrupt', method: 'GET', path: /\/repro\/img3\/blobs\/sha256:/, times: 1 });
+  await build(root, ['--platform', 'linux/amd64', '-t', 'c:1', ctx]);
+  assert.equal(await collectLayer(root, 'docker.io/library/c:1'), good, 'the retried blob did not land intact');
+});
+
+test('a blob damaged in a stored COLLECT layer is not copied from it: the next build fetches that blob again', async (t) => {
+  if (!requireTools(t)) return;
+  const up = await startUpstream(t);
+  const { refs } = await pushSet(up);
+  const ctx = await tempDir(t, 'damage-ctx-');
+  await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/imageList\n', imageList: `${refs.slice(0, 3).join('\n')}\n` });
+  const root = await tempDir(t, 'damage-root-');
+  await build(root, ['--platform', 'linux/amd64', '-t', 'd:1', ctx]);
+  const layer = await collectLayer(root, 'docker.io/library/d:1');
+  const rec = JSON.parse(await readFile(path.join(root, 'cache', 'collect-layers', `${layer.slice(7)}.json`), 'utf8')) as { blobs: [string, number, number][] };
+  const [victim, offset] = rec.blobs.reduce((a, b) => (b[2] > a[2] ? b : a));
+  const fh = await open(path.join(root, 'blobs', 'sha256', layer.slice(7)), 'r+');
+  await fh.write(Buffer.from([0xff ^ (await fh.read(Buffer.alloc(1), 0, 1, offset + 10)).buffer[0]!]), 0, 1, offset + 10);
+  await fh.close();
+
+  // Another set (one more image): another layout, so its blobs are copied from the stored layer.
+  await writeFile(path.join(ctx, 'imageList'), `${refs.slice(0, 4).join('\n')}\n`);
+  up.reset();
+  await build(root, ['--platform', 'linux/amd64', '-t', 'd:2', ctx]);
+  const fetched = up.blobGets().map(blobDigest);
+  assert.ok(fetched.includes(victim), `the damaged blob ${victim} was not fetched again: ${fetched.join(', ')}`);
+  assert.ok(fetched.length <= 4, `blobs intact in the stored layer were fetched: ${fetched.join(', ')}`);
+  const clean = await tempDir(t, 'damage-clean-');
+  await build(clean, ['--platform', 'linux/amd64', '-t', 'd:2', ctx]);
+  assert.equal(await collectLayer(root, 'docker.io/library/d:2'), await collectLayer(clean, 'docker.io/library/d:2'));
 });
