@@ -175,7 +175,14 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
   // An uncompressed tar with fixed metadata: it depends only on the collected content, so the
   // same images give the same layer digest on every build, with or without --timestamp, and a
   // rebuild whose layer is already stored writes nothing.
-  const written = await writeCollectLayer(ctx.store, blobs, await sink.layerInput(), { concurrency: opts.concurrency });
+  const input = await sink.layerInput();
+  const laidOut = Date.now();
+  const written = await writeCollectLayer(ctx.store, blobs, input, { concurrency: opts.concurrency });
+  ctx.reporter.emit({
+    type: 'log',
+    level: 'debug',
+    text: `COLLECT layer ${written.descriptor.digest}: ${input.blobs.length} blobs into their offsets, ${input.files.length} tree files; ${written.reused ? 'already stored, nothing written' : `written in ${((Date.now() - laidOut) / 1000).toFixed(2)}s`}`,
+  });
   const built = { descriptor: written.descriptor, diffId: written.diffId, uncompressedSize: written.uncompressedSize };
   if (!written.reused) await writeLayerTops(ctx.store, built.descriptor.digest, ['registry']);
   const images = [...already, ...saved.saved, ...fromArchives].sort((a, b) => (a.reference < b.reference ? -1 : 1));
