@@ -72,10 +72,12 @@ const VIEW_DIRS = new Set(['manifests', 'charts', 'images', 'registry']);
 const BIG = 1 << 20;
 
 /**
- * The collection step of a lite build: finds every container image the rootfs names, pulls the
- * ones the base image's registry lacks into `registry/` through the data root's blob cache, and
- * makes the new registry files one layer. Keyed like any step (parent + options), so an
- * unchanged rebuild neither unpacks nor fetches anything.
+ * The collection step of a lite build: finds every container image the rootfs names, and makes
+ * the ones the base image's registry lacks one uncompressed layer of `registry/` files, each
+ * blob written once straight into it (from a stored COLLECT layer, or fetched; see
+ * collect/README.md "The COLLECT layer"). Keyed like any step (parent + options), so an
+ * unchanged rebuild neither unpacks nor fetches anything; a `--no-cache` rebuild of the same
+ * images reads their manifests and reuses the stored layer.
  */
 export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned: readonly PinnedImage[] = []): Promise<CollectOutcome> {
   // The context's ignore files are not in the rootfs, so the parent key does not cover them.
