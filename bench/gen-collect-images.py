@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes 30 container images straight into a docker/distribution filesystem storage tree.
 
-    gen-collect-images.py STORAGE_DIR SCALE
+    gen-collect-images.py STORAGE_DIR SCALE [COUNT]
 
-A stock `docker-registry` pointed at STORAGE_DIR then serves them as bench/imgNN:1. Every image
+A stock `docker-registry` pointed at STORAGE_DIR then serves them as bench/imgNN:1 (COUNT images,
+default 30; names take as many digits as COUNT needs). Every image
 has three gzip tar layers, each one file of random (incompressible) bytes:
   - one of 3 base layers (150 MiB x SCALE), shared by every third image;
   - a common layer (20 MiB x SCALE), shared by all 30;
@@ -11,7 +12,8 @@ has three gzip tar layers, each one file of random (incompressible) bytes:
 At SCALE 1 that is 1670 MiB of distinct blobs (5.6 GiB if every image were stored on its own).
 Every fifth image is a Docker v2 schema 2 image, the others OCI. The gzip streams use stored
 (level 0) deflate blocks: random data does not compress, and writing them costs nothing.
-Prints a JSON summary: image names, distinct blob bytes, total bytes over all images.
+Prints a JSON summary: image names, distinct blob bytes, total bytes over all images, and every
+distinct blob as [repository, digest] (what a fetch-to-disk floor downloads).
 """
 import hashlib
 import json
@@ -85,13 +87,15 @@ def link(path, digest):
 
 def main():
     root, scale = sys.argv[1], float(sys.argv[2])
+    count = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+    width = max(2, len(str(count - 1)))
     mib = lambda n: max(64 << 10, int(n * scale * (1 << 20)))  # noqa: E731
     bases = [make_layer(root, mib(150), f"base-{i}.bin") for i in range(3)]
     common = make_layer(root, mib(20), "common.bin")
-    names, distinct, total = [], {}, 0
+    names, distinct, total, homes = [], {}, 0, {}
     for d, s, _ in bases + [common]:
         distinct[d] = s
-    for i in range(30):
+    for i in range(count):
         docker = i % 5 == 0
         own = make_layer(root, mib(40), f"img-{i}.bin")
         distinct[own[0]] = own[1]
@@ -114,14 +118,17 @@ def main():
         distinct[cdig] = csize
         distinct[mdig] = msize
         total += csize + msize + sum(l[1] for l in layers)
-        repo = os.path.join(root, "docker/registry/v2/repositories/bench", f"img{i:02d}")
+        name = f"img{i:0{width}d}"
+        repo = os.path.join(root, "docker/registry/v2/repositories/bench", name)
         for d in [cdig] + [l[0] for l in layers]:
             link(os.path.join(repo, "_layers/sha256", d[7:], "link"), d)
+            homes.setdefault(d, f"bench/{name}")
         link(os.path.join(repo, "_manifests/revisions/sha256", mdig[7:], "link"), mdig)
         link(os.path.join(repo, "_manifests/tags/1/current/link"), mdig)
         link(os.path.join(repo, "_manifests/tags/1/index/sha256", mdig[7:], "link"), mdig)
-        names.append(f"bench/img{i:02d}:1")
-    print(json.dumps({"images": names, "distinct_bytes": sum(distinct.values()), "total_bytes": total}))
+        names.append(f"bench/{name}:1")
+    blobs = [[repo, d] for d, repo in homes.items()]
+    print(json.dumps({"images": names, "distinct_bytes": sum(distinct.values()), "total_bytes": total, "blobs": blobs}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectedImage } from '../collect/index.js';
 import type { HarvestedImage } from '../collect/harvest/types.js';
@@ -13,11 +13,8 @@ import type { Descriptor, Platform } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { platformMatches } from '../registry/platform.js';
 import type { Reporter } from '../report/events.js';
-import type { LayerEntry } from '../rootfs/entry.js';
 import { applyLayer } from '../rootfs/extract.js';
 import { readLayerTops, writeLayerTops } from '../rootfs/layer-tops.js';
-import { writeLayerBlob } from '../rootfs/layer-blob.js';
-import { entryFromDisk } from '../rootfs/walk.js';
 import { StepCache } from './step-cache.js';
 
 /** How container images are found and saved into the cluster image's registry. */
@@ -75,10 +72,12 @@ const VIEW_DIRS = new Set(['manifests', 'charts', 'images', 'registry']);
 const BIG = 1 << 20;
 
 /**
- * The collection step of a lite build: finds every container image the rootfs names, pulls the
- * ones the base image's registry lacks into `registry/` through the data root's blob cache, and
- * makes the new registry files one layer. Keyed like any step (parent + options), so an
- * unchanged rebuild neither unpacks nor fetches anything.
+ * The collection step of a lite build: finds every container image the rootfs names, and makes
+ * the ones the base image's registry lacks one uncompressed layer of `registry/` files, each
+ * blob written once straight into it (from a stored COLLECT layer, or fetched; see
+ * collect/README.md "The COLLECT layer"). Keyed like any step (parent + options), so an
+ * unchanged rebuild neither unpacks nor fetches anything; a `--no-cache` rebuild of the same
+ * images reads their manifests and reuses the stored layer.
  */
 export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned: readonly PinnedImage[] = []): Promise<CollectOutcome> {
   // The context's ignore files are not in the rootfs, so the parent key does not cover them.
@@ -98,6 +97,8 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     '../collect/index.js'
   );
   const { CachedTreeSink } = await import('../collect/cached-sink.js');
+  const { CollectedBlobs } = await import('../collect/collected-blobs.js');
+  const { writeCollectLayer } = await import('../collect/collect-layer.js');
   const { saveImages } = await import('../collect/save-images.js');
   const view = path.join(ctx.workDir, 'view');
   await mkdir(view, { recursive: true });
@@ -152,7 +153,10 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
   // The registry tree never holds symlinks; `registry` itself being one is refused.
   await mkdir(await refuseSymlinks(registryDir, registryDir), { recursive: true });
   const tree = new RegistryTreeSink(registryDir);
-  const sink = new CachedTreeSink(tree, path.join(ctx.store.cacheDir(), 'blobs'));
+  const blobs = await CollectedBlobs.load(ctx.store);
+  // Blobs are reserved, not fetched, while the manifests are read; writeCollectLayer then
+  // writes each once, straight into the layer (see collect/collect-layer.ts).
+  const sink = new CachedTreeSink(tree, blobs);
   const saved = opts.client
     ? await saveImages(await opts.client(), missing, sink, {
         platforms: opts.platforms,
@@ -170,25 +174,23 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
     for (const img of loaded.images) fromArchives.push({ reference: img.reference, sources: [file], digest: img.digest });
   }
   await tree.close();
-  // The layer holds what the writer reports it changed (nothing re-scans the tree).
-  const entries: LayerEntry[] = [{ kind: 'dir', path: 'registry', mode: 0o40755, mtimeMs: 0 }];
-  for (const abs of [...tree.written].sort()) {
-    const rel = path.relative(registryDir, abs);
-    if (rel === '' || rel.startsWith('..')) continue;
-    const entry = await entryFromDisk(rel, abs, await lstat(abs, { bigint: true }));
-    if (entry) entries.push({ ...entry, path: `registry/${entry.path}` });
-  }
-  const built = await writeLayerBlob(ctx.store, entries, {
-    // The layer is nearly all registry blobs, already compressed: an uncompressed tar (a plain
-    // OCI layer media type) stores them as they are, hashed once, instead of running 1.6 GiB
-    // through a compressor for nothing.
-    compression: 'none',
-    ...(ctx.timestamp !== undefined ? { clampMtime: ctx.timestamp } : {}),
+  // An uncompressed tar with fixed metadata: it depends only on the collected content, so the
+  // same images give the same layer digest on every build, with or without --timestamp, and a
+  // rebuild whose layer is already stored writes nothing.
+  const input = await sink.layerInput();
+  const laidOut = Date.now();
+  const written = await writeCollectLayer(ctx.store, blobs, input, { concurrency: opts.concurrency });
+  ctx.reporter.emit({
+    type: 'log',
+    level: 'debug',
+    text: `COLLECT layer ${written.descriptor.digest}: ${input.blobs.length} blobs into their offsets, ${input.files.length} tree files; ${written.reused ? 'already stored, nothing written' : `written in ${((Date.now() - laidOut) / 1000).toFixed(2)}s`}`,
   });
+  const built = { descriptor: written.descriptor, diffId: written.diffId, uncompressedSize: written.uncompressedSize };
+  if (!written.reused) await writeLayerTops(ctx.store, built.descriptor.digest, ['registry']);
   const images = [...already, ...saved.saved, ...fromArchives].sort((a, b) => (a.reference < b.reference ? -1 : 1));
   const created = ctx.fixed ?? new Date().toISOString();
   await cache.put(key, { layer: built, created, images });
-  const mb = (saved.fetchedBytes / (1 << 20)).toFixed(1);
+  const mb = ((saved.fetchedBytes + written.fetchedBytes) / (1 << 20)).toFixed(1);
   return {
     cached: false,
     images,

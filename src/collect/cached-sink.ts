@@ -1,89 +1,108 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, rename, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { removeWritten } from '../image/atomic-file.js';
-import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
-import { type Digest, DigestingStream, digestHex } from '../image/digest.js';
+import { type Digest, digestOf } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
+import { type BlobFetch, bufferStream, type DeferringSink } from '../registry/copy.js';
+import type { CollectLayerInput, TreeBlob, TreeFile } from './collect-layer.js';
+import type { BlobLocation, CollectedBlobs } from './collected-blobs.js';
 import { blobDataPath } from './registry-tree-paths.js';
 import type { RegistryTreeSink } from './registry-tree.js';
 
+/** Configs and other small blobs read whole from a stored layer (what `copyImage` reads). */
+const SMALL_LOCAL = 4 << 20;
+
 /**
- * A registry tree fed through a digest-keyed blob cache in the data root: a blob is downloaded
- * once (verified into the cache, then hard-linked into the tree), and any later build that needs
- * it links it from the cache without touching the network. The cache must be on the same
- * filesystem as the tree (both live under the data root); otherwise blobs are copied.
+ * A registry tree whose blobs go straight into the COLLECT layer: a blob the tree lacks is not
+ * fetched when `copyImage` reaches it but reserved (with the fetch to make later), so the
+ * layer can be laid out once every manifest is known and each blob written once, into its
+ * offset (see collect-layer.ts), from a stored layer that holds it or from the registry.
+ * Manifests, links and the blobs of image archives are written into the tree as before.
  */
-export class CachedTreeSink implements ImageSink {
+export class CachedTreeSink implements DeferringSink {
+  private readonly fetches = new Map<Digest, BlobFetch>();
+
   constructor(
     private readonly tree: RegistryTreeSink,
-    private readonly cacheDir: string,
+    private readonly blobs: CollectedBlobs,
   ) {}
 
-  async hasBlob(digest: Digest): Promise<boolean> {
-    if (await this.tree.hasBlob(digest)) return true;
-    return this.linkFromCache(digest);
+  hasBlob(digest: Digest): Promise<boolean> {
+    return this.tree.hasBlob(digest);
   }
 
-  async putBlob(expected: Descriptor, data: Readable): Promise<void> {
-    if (await this.hasBlob(expected.digest)) {
-      data.resume();
-      return;
-    }
-    await mkdir(this.cacheDir, { recursive: true });
-    // Named with our pid: what a killed build leaves is removed by the next store open or prune.
-    const tmp = join(this.cacheDir, `.incoming-${process.pid}-${randomBytes(8).toString('hex')}`);
-    const hasher = new DigestingStream();
-    const out = createWriteStream(tmp);
-    try {
-      await pipeline(data, hasher, out);
-      if (hasher.digest() !== expected.digest || hasher.size() !== expected.size) {
-        throw new DigestMismatchError(expected.digest, hasher.digest(), expected.size, hasher.size(), 'blob cache');
-      }
-      await rename(tmp, this.cachePath(expected.digest));
-    } finally {
-      await removeWritten(out, tmp);
-    }
-    if (!(await this.linkFromCache(expected.digest))) throw new Error(`blob ${expected.digest} vanished from the cache`);
+  putBlob(expected: Descriptor, data: Readable): Promise<void> {
+    return this.tree.putBlob(expected, data);
   }
 
-  /**
-   * A blob this sink already holds (in the tree or the cache), opened for reading, or undefined.
-   * Lets a copy read what it needs to look at (an image config) without asking the registry.
-   */
-  async openLocal(digest: Digest): Promise<Readable | undefined> {
-    for (const file of [await this.tree.at(blobDataPath(this.tree.registryDir, digest)), this.cachePath(digest)]) {
-      if ((await lstat(file).catch(() => undefined))?.isFile()) return createReadStream(file);
-    }
-    return undefined;
+  async deferBlob(expected: Descriptor, fetch: BlobFetch): Promise<void> {
+    await this.tree.reserve(expected);
+    this.fetches.set(expected.digest, fetch);
   }
 
   putManifest(desc: Descriptor, bytes: Uint8Array, name?: { readonly repository: string; readonly tag?: string }): Promise<void> {
     return this.tree.putManifest(desc, bytes, name);
   }
 
-  private cachePath(digest: Digest): string {
-    return join(this.cacheDir, digestHex(digest));
+  /**
+   * A blob already on this machine, opened for reading, or undefined: a file of the tree, or a
+   * small blob (an image config, which `copyImage` reads before asking whether the sink has it)
+   * read from a stored layer and checked against its digest.
+   */
+  async openLocal(digest: Digest): Promise<Readable | undefined> {
+    if (!this.tree.reserved.has(digest)) {
+      const file = await this.tree.at(blobDataPath(this.tree.registryDir, digest));
+      if ((await lstat(file).catch(() => undefined))?.isFile()) return createReadStream(file);
+    }
+    for (const loc of this.blobs.locations(digest, this.tree.reserved.get(digest)?.size)) {
+      const bytes = await readSmall(loc);
+      if (bytes !== undefined && digestOf(bytes) === digest) return bufferStream(bytes);
+    }
+    return undefined;
   }
 
-  private async linkFromCache(digest: Digest): Promise<boolean> {
-    const src = this.cachePath(digest);
-    const st = await stat(src).catch(() => undefined);
-    if (!st) return false;
-    const dest = await this.tree.at(blobDataPath(this.tree.registryDir, digest));
-    await this.tree.makeDir(dirname(dest));
-    try {
-      await link(src, dest);
-      this.tree.noteWritten(dest);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return true;
-      if (code !== 'EXDEV') throw err;
-      await this.tree.putBlob({ mediaType: '', digest, size: st.size }, createReadStream(src));
+  /** What the layer holds: the files this tree wrote, and the reserved blobs with their fetches. */
+  async layerInput(): Promise<CollectLayerInput> {
+    const { registryDir } = this.tree;
+    const files: TreeFile[] = [];
+    for (const abs of this.tree.written) {
+      const rel = path.relative(registryDir, abs);
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const st = await lstat(abs);
+      if (!st.isFile()) continue;
+      const digest = blobDigestOf(rel);
+      files.push({ path: `registry/${rel.split(path.sep).join('/')}`, source: abs, size: st.size, ...(digest ? { digest } : {}) });
     }
-    return true;
+    const blobs: TreeBlob[] = [...this.tree.reserved.values()].map((desc) => {
+      const fetch = this.fetches.get(desc.digest);
+      return {
+        path: `registry/${path.relative(registryDir, blobDataPath(registryDir, desc.digest)).split(path.sep).join('/')}`,
+        desc,
+        ...(fetch ? { fetch } : {}),
+      };
+    });
+    return { files, blobs };
+  }
+}
+
+/** The digest a tree path names when it is a blob's data file. */
+function blobDigestOf(rel: string): Digest | undefined {
+  const m = /^docker\/registry\/v2\/blobs\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})\/data$/.exec(rel.split(path.sep).join('/'));
+  return m ? (`sha256:${m[1]}` as Digest) : undefined;
+}
+
+/** The bytes at `loc` when they are few (≤ 4 MiB) and all there; size -1 is the whole file. */
+async function readSmall(loc: BlobLocation): Promise<Buffer | undefined> {
+  const fh = await open(loc.file, 'r').catch(() => undefined);
+  if (fh === undefined) return undefined;
+  try {
+    const want = loc.size >= 0 ? loc.size : (await fh.stat()).size;
+    if (want > SMALL_LOCAL) return undefined;
+    const buf = Buffer.alloc(want);
+    const { bytesRead } = await fh.read(buf, 0, want, loc.offset);
+    return bytesRead === want ? buf : undefined;
+  } finally {
+    await fh.close();
   }
 }

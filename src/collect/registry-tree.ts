@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { refuseSymlinks } from '../confined-path.js';
@@ -55,20 +55,45 @@ export class RegistryTreeSink implements ImageSink {
    * has to re-scan the tree.
    */
   readonly written = new Set<string>();
+  /**
+   * Blobs that count as present though their data file is not written here: their bytes go
+   * straight into the COLLECT layer (see collect-layer.ts), at {@link blobDataPath}.
+   */
+  readonly reserved = new Map<Digest, Descriptor>();
+  /** Directories under the tree known to be real directories reached through no symlink. */
+  private readonly safeDirs = new Set<string>();
 
   constructor(readonly registryDir: string) {
     this.tmpDir = join(registryDir, '.incoming');
   }
 
-  /** True when the blob's data file exists (a regular file, reached through no symlink). */
+  /**
+   * Counts a blob as present without writing it (its path is checked like any other): the
+   * caller puts its bytes at `blobDataPath` of the layer made from this tree.
+   */
+  async reserve(desc: Descriptor): Promise<void> {
+    await this.at(blobDataPath(this.registryDir, desc.digest));
+    this.reserved.set(desc.digest, desc);
+  }
+
+  /** True when the blob's data file exists (a regular file, reached through no symlink), or is reserved. */
   async hasBlob(digest: Digest): Promise<boolean> {
+    if (this.reserved.has(digest)) return true;
     const file = await this.at(blobDataPath(this.registryDir, digest));
     return (await lstat(file).catch(() => undefined))?.isFile() ?? false;
   }
 
-  /** `path` (under the tree) after checking that no component of it is a symlink. */
-  at(path: string): Promise<string> {
-    return refuseSymlinks(this.registryDir, path);
+  /**
+   * `path` (under the tree) after checking that no component of it is a symlink. Directories
+   * this sink made (or found, checked, on the way to them) are not checked again: the tree is
+   * the build's own work dir, and only what the base image put there can hold a symlink.
+   */
+  async at(path: string): Promise<string> {
+    let from = dirname(path);
+    while (from.length > this.registryDir.length && !this.safeDirs.has(from)) from = dirname(from);
+    if (!this.safeDirs.has(from)) return refuseSymlinks(this.registryDir, path);
+    await refuseSymlinks(from, path, relative(dirname(this.registryDir), from));
+    return path;
   }
 
   /** Writes a link file and records it. */
@@ -79,9 +104,13 @@ export class RegistryTreeSink implements ImageSink {
     this.noteWritten(path);
   }
 
-  /** Creates a directory (and its parents), recording each one made and where it was made. */
+  /**
+   * Creates a directory (and its parents), recording each one made and where it was made.
+   * Callers pass a directory of a path checked by {@link at}, so it and its parents are safe.
+   */
   async makeDir(dir: string): Promise<void> {
     const first = await mkdir(dir, { recursive: true });
+    for (let d = dir; d.length > this.registryDir.length && !this.safeDirs.has(d); d = dirname(d)) this.safeDirs.add(d);
     if (first === undefined) return;
     for (let d = dir; d.length >= first.length; d = dirname(d)) this.noteWritten(d);
   }

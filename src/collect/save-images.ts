@@ -6,7 +6,7 @@ import { parseReference, type Reference } from '../image/reference.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import type { CollectedImage } from '../image/cluster-labels.js';
 import type { RegistryClient } from '../registry/client.js';
-import { copyImage } from '../registry/copy.js';
+import { type BlobFetch, copyImage, type DeferringSink } from '../registry/copy.js';
 import { formatPlatform } from '../registry/platform.js';
 import { nullReporter, type Reporter } from '../report/events.js';
 import { UserError } from '../errors.js';
@@ -63,8 +63,9 @@ export async function saveImages(
   const saved: CollectedImage[] = [];
   const skipped: SaveImagesResult['skipped'][number][] = [];
   const failures: Error[] = [];
-  const claims = new BlobClaims(sink);
-  const source = readThrough(client, sink);
+  const local = new Set<Digest>();
+  const claims = new BlobClaims(sink, local);
+  const source = readThrough(client, sink, local);
   await Promise.all(
     images.map((img) =>
       limit(async () => {
@@ -161,12 +162,21 @@ interface LocalBlobs {
  * `copyImage` reads a lone manifest's config (for its platform) before asking the sink whether
  * it has it; without this a warm rebuild would still fetch every config.
  */
-function readThrough(client: RegistryClient, sink: ImageSink): RegistryClient {
+function readThrough(client: RegistryClient, sink: ImageSink, served: Set<Digest>): RegistryClient {
   if (typeof (sink as Partial<LocalBlobs>).openLocal !== 'function') return client;
   const local = sink as ImageSink & LocalBlobs;
   const wrapped = Object.create(client) as RegistryClient;
-  wrapped.openBlob = async (domain, repo, desc, onBytes) => (await local.openLocal(desc.digest)) ?? client.openBlob(domain, repo, desc, onBytes);
+  wrapped.openBlob = async (domain, repo, desc, onBytes) => {
+    const found = await local.openLocal(desc.digest);
+    if (found === undefined) return client.openBlob(domain, repo, desc, onBytes);
+    served.add(desc.digest);
+    return found;
+  };
   return wrapped;
+}
+
+function isDeferring(sink: ImageSink): sink is DeferringSink {
+  return typeof (sink as Partial<DeferringSink>).deferBlob === 'function';
 }
 
 interface Claim {
@@ -185,16 +195,20 @@ interface Claim {
 class BlobClaims {
   private readonly claims = new Map<Digest, Claim>();
   /**
-   * Bytes of the blobs stored through the views: what was fetched (a blob the sink already holds
-   * is never put; a config read from the sink is not put again). Counted here because
-   * `copyImage`'s own `fetched` can lose additions made by blobs copied at once.
+   * Bytes of the blobs stored through the views that were fetched (a blob the sink already holds
+   * is never put; one read from the sink's local copies, in `local`, is not counted; a deferred
+   * blob is counted by whoever fetches it later). Counted here because `copyImage`'s own
+   * `fetched` can lose additions made by blobs copied at once.
    */
   storedBytes = 0;
 
-  constructor(private readonly sink: ImageSink) {}
+  constructor(
+    private readonly sink: ImageSink,
+    private readonly local: ReadonlySet<Digest>,
+  ) {}
 
   /** A sink for one image's copy; call `release()` when that copy has ended. */
-  view(): ImageSink & { release(): void } {
+  view(): ImageSink & Partial<DeferringSink> & { release(): void } {
     const owner = {};
     const { sink, claims } = this;
     const self = this;
@@ -225,11 +239,22 @@ class BlobClaims {
       async putBlob(expected: Descriptor, data: Readable): Promise<void> {
         try {
           await sink.putBlob(expected, data);
-          self.storedBytes += expected.size;
+          if (!self.local.has(expected.digest)) self.storedBytes += expected.size;
         } finally {
           end(expected.digest);
         }
       },
+      ...(isDeferring(sink)
+        ? {
+            async deferBlob(expected: Descriptor, fetch: BlobFetch): Promise<void> {
+              try {
+                await sink.deferBlob(expected, fetch);
+              } finally {
+                end(expected.digest);
+              }
+            },
+          }
+        : {}),
       putManifest: (desc, bytes, name) => sink.putManifest(desc, bytes, name),
       release(): void {
         for (const [digest, c] of [...claims]) if (c.owner === owner) end(digest);

@@ -149,7 +149,30 @@ async function fetchChild(client: RegistryClient, ref: Reference, desc: Descript
   return { desc, bytes: m.bytes, manifest: parsed.manifest, ...(desc.platform ? { platform: desc.platform } : {}) };
 }
 
-/** Copies one blob unless the sink has it; returns the bytes downloaded. Retries bad or cut transfers. */
+/**
+ * Fetches a blob of `ref`'s repository into `consume`, which must settle only once the stream
+ * has ended (the stream fails before its end when the bytes do not match `blob`). A bad or cut
+ * transfer is retried from the start: `consume` is called again with a new stream.
+ */
+export type BlobFetch = (consume: (data: Readable) => Promise<void>) => Promise<void>;
+
+/**
+ * A sink that takes a blob later: instead of a stream now, it gets a {@link BlobFetch} to call
+ * when (and if) it needs the bytes, so it can first lay out where they go, or find them locally.
+ * The blob counts as present from then on (a manifest naming it may be put).
+ */
+export interface DeferringSink extends ImageSink {
+  deferBlob(expected: Descriptor, fetch: BlobFetch): Promise<void>;
+}
+
+function isDeferring(sink: ImageSink): sink is DeferringSink {
+  return typeof (sink as Partial<DeferringSink>).deferBlob === 'function';
+}
+
+/**
+ * Copies one blob unless the sink has it; returns the bytes downloaded (none when the sink
+ * defers it). Retries bad or cut transfers.
+ */
 async function copyBlob(
   client: RegistryClient,
   ref: Reference,
@@ -161,14 +184,31 @@ async function copyBlob(
     reporter.emit({ type: 'log', level: 'debug', text: `${blob.digest}: already present` });
     return 0;
   }
+  const fetch: BlobFetch = (consume) => fetchBlob(client, ref, blob, consume, reporter);
+  if (isDeferring(sink)) {
+    await sink.deferBlob(blob, fetch);
+    return 0;
+  }
+  await fetch((stream) => sink.putBlob(blob, stream));
+  return blob.size;
+}
+
+/** One blob from the registry into `consume`, retried as {@link BlobFetch} says. */
+async function fetchBlob(
+  client: RegistryClient,
+  ref: Reference,
+  blob: Descriptor,
+  consume: (data: Readable) => Promise<void>,
+  reporter: Reporter,
+): Promise<void> {
   const attempts = client.transport.retries + 1;
   for (let attempt = 1; ; attempt++) {
     const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
     try {
       const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add);
-      await sink.putBlob(blob, stream);
+      await consume(stream);
       progress.done();
-      return blob.size;
+      return;
     } catch (err) {
       const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
       if (!retry || attempt >= attempts || client.transport.signal?.aborted) {

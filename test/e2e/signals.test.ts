@@ -12,6 +12,9 @@ import { alive, EXIT_CODE, leftovers, nextCommandWorks, processesNaming, readPid
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+/** The COLLECT layer a build downloads blobs into (a temp file in the store's tmp until verified). */
+const isCollectLayer = (f: string): boolean => f.endsWith('-collect-layer');
+
 /** A build context whose chart makes `helm template` loop for hours. */
 const LOOPING_CHART_CONTEXT = {
   Kubefile: 'FROM scratch\nCOPY charts charts\n',
@@ -40,7 +43,7 @@ for (const sig of SIGNALS) {
     await nextCommandWorks(root, await tempDir(t));
   });
 
-  test(`${sig} during COLLECT from a stalling registry: no .incoming-* or work dir left, exit ${EXIT_CODE[sig]}`, async (t) => {
+  test(`${sig} during COLLECT from a stalling registry: no temp layer or work dir left, exit ${EXIT_CODE[sig]}`, async (t) => {
     const reg = await startStallingRegistry();
     t.after(() => reg.stop());
     const root = await tempDir(t);
@@ -48,7 +51,7 @@ for (const sig of SIGNALS) {
     await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/\n', imageList: `${reg.host}/stall/app:v1\n` });
     const run = start(['build', '-t', 'sig-collect:v1', ctx], { root });
     await reg.stalled;
-    await waitFor('a download into the blob cache', async () => (await leftovers(root)).some((f) => path.basename(f).startsWith('.incoming-')));
+    await waitFor('a download into the COLLECT layer', async () => (await leftovers(root)).some(isCollectLayer));
     const r = await stop(run, sig);
     assert.equal(r.code, EXIT_CODE[sig], r.stderr);
     assert.deepEqual(await leftovers(root), []);
@@ -129,7 +132,7 @@ describe('save of a large image, killed mid-write', () => {
   });
 });
 
-test('SIGKILL during COLLECT: the next command removes the .incoming-* download and the work dir', async (t) => {
+test('SIGKILL during COLLECT: the next command removes the temp layer being downloaded into and the work dir', async (t) => {
   const reg = await startStallingRegistry();
   t.after(() => reg.stop());
   const root = await tempDir(t);
@@ -137,13 +140,13 @@ test('SIGKILL during COLLECT: the next command removes the .incoming-* download 
   await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/\n', imageList: `${reg.host}/stall/app:v1\n` });
   const run = start(['build', '-t', 'sig-kill:v1', ctx], { root });
   await reg.stalled;
-  await waitFor('a download into the blob cache', async () => (await leftovers(root)).some((f) => path.basename(f).startsWith('.incoming-')));
+  await waitFor('a download into the COLLECT layer', async () => (await leftovers(root)).some(isCollectLayer));
   // A live process's temp files are never touched: prune while the build runs spares them.
   assert.equal((await sealer(['prune'], { root })).code, 0);
-  assert.ok((await leftovers(root)).some((f) => path.basename(f).startsWith('.incoming-')), 'a live build keeps its download');
+  assert.ok((await leftovers(root)).some(isCollectLayer), 'a live build keeps its download');
   assert.equal((await stop(run, 'SIGKILL')).code, 128);
   const left = await leftovers(root);
-  assert.ok(left.some((f) => path.basename(f).startsWith('.incoming-')) && left.some((f) => f.endsWith('-build')), left.join('\n'));
+  assert.ok(left.some(isCollectLayer) && left.some((f) => f.endsWith('-build')), left.join('\n'));
   const pruned = await sealer(['prune'], { root });
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.deepEqual(await leftovers(root), []);

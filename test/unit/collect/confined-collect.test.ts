@@ -13,6 +13,8 @@ import { listImageArchives } from '../../../src/collect/image-archive.js';
 import { scanImageLists } from '../../../src/collect/image-list.js';
 import { scanManifests } from '../../../src/collect/manifests.js';
 import { CachedTreeSink } from '../../../src/collect/cached-sink.js';
+import { CollectedBlobs } from '../../../src/collect/collected-blobs.js';
+import { LayoutStore } from '../../../src/image/layout-store.js';
 import { RegistryTreeSink } from '../../../src/collect/registry-tree.js';
 import { blobDataPath } from '../../../src/collect/registry-tree-paths.js';
 import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
@@ -52,8 +54,12 @@ describe('the registry tree refuses symlinks instead of following them', () => {
       const tree = new RegistryTreeSink(path.join(root, 'registry'));
       if (what !== 'the temp dir') await assert.rejects(tree.hasBlob(desc.digest), refused(re));
       await assert.rejects(tree.putBlob(desc, Readable.from([bytes])), refused(re));
-      const cached = new CachedTreeSink(tree, path.join(root, '..', 'cache'));
-      if (what !== 'the temp dir') await assert.rejects(cached.putBlob(desc, Readable.from([bytes])), refused(re));
+      const cached = new CachedTreeSink(tree, await CollectedBlobs.load(await LayoutStore.open(path.join(root, '..', 'store'))));
+      if (what !== 'the temp dir') {
+        await assert.rejects(cached.putBlob(desc, Readable.from([bytes])), refused(re));
+        // A blob reserved for the layer is refused on the same path, before anything is fetched.
+        await assert.rejects(cached.deferBlob(desc, () => Promise.reject(new Error('fetched'))), refused(re));
+      }
       check();
     });
   }
