@@ -11,6 +11,8 @@
 #   BENCH_TMPDIR    where the temp dir goes (default /var/tmp)
 #   BENCH_COMPILE   0 to skip `tsc` and use what is in .tmp/dist-bench (default 1)
 #   BENCH_KEEP      1 to keep the temp dir (default 0)
+#   BENCH_BASELINE  another compiled main.js (e.g. of main, built elsewhere) to time beside this
+#                   one, for a before/after in one run (default: none)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,8 +37,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 compile_sealer "$dist" "$work"
-# The compiled CLI reads its version from the package.json three levels up, as in dist/.
-cp "$repo/package.json" "$repo/.tmp/package.json"
+# Laid out as installed (package.json, dist/, node_modules): the CLI reads its version from the
+# package.json three levels above dist/src/cli.
+pkg=$work/pkg
+mkdir -p "$pkg/dist"
+cp "$repo/package.json" "$pkg/"
+cp -r "$dist/src" "$pkg/dist/"
+ln -s "$repo/node_modules" "$pkg/node_modules"
+sealer_js=$pkg/dist/src/cli/main.js
 store=$work/store
 mkdir -p "$store"
 
@@ -48,6 +56,12 @@ add_cmd "node -e 0 (floor)" floor "node -e 0"
 add_cmd "sealer --version" sealer "node $sealer_js --version"
 add_cmd "sealer images (empty store)" sealer "node $sealer_js --root $store images"
 add_cmd "sealer --help" other "node $sealer_js --help"
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+  [[ -f $BENCH_BASELINE ]] || { echo "BENCH_BASELINE: no file $BENCH_BASELINE" >&2; exit 2; }
+  mkdir -p "$work/store-baseline"
+  add_cmd "baseline --version" other "node $BENCH_BASELINE --version"
+  add_cmd "baseline images (empty store)" other "node $BENCH_BASELINE --root $work/store-baseline images"
+fi
 if command -v skopeo >/dev/null; then add_cmd "skopeo --version" peer "skopeo --version"; fi
 buildah_why=
 if ! command -v buildah >/dev/null; then
@@ -70,10 +84,12 @@ for ((r = 0; r < runs; r++)); do
   for i in "${!cmds[@]}"; do
     start=$EPOCHREALTIME
     # shellcheck disable=SC2086
-    /usr/bin/time -f '%M' -o "$work/rss" ${cmds[$i]} >/dev/null 2>&1
+    /usr/bin/time -f '%M %U %S' -o "$work/rss" ${cmds[$i]} >/dev/null 2>&1
     end=$EPOCHREALTIME
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$work/ms.$i"
-    tail -1 "$work/rss" >>"$work/kb.$i"
+    read -r kb user sys < <(tail -1 "$work/rss")
+    echo "$kb" >>"$work/kb.$i"
+    awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f\n", (u + s) * 1000 }' >>"$work/cpu.$i"
   done
 done
 
@@ -82,12 +98,14 @@ maxof() { sort -n "$1" | tail -1; }
 
 floor_ms=$(median "$work/ms.0")
 floor_kb=$(maxof "$work/kb.0")
-printf '\nStart-up, %s runs each, interleaved (median wall ms; peak RSS = the largest of the runs)\n' "$runs"
-printf '%-32s %9s %9s %9s %9s  %s\n' command "ms" "p90 ms" "RSS MiB" "x node" target
+printf '\nStart-up, %s runs each, interleaved. ms, p90 ms: wall time (median, 90th percentile); CPU ms:\n' "$runs"
+printf 'user+sys, median (10 ms steps; steadier than wall on a busy machine); RSS: the largest peak of the\nruns; x node: median ms over the node floor'"'"'s.\n'
+printf '%-32s %8s %8s %8s %8s %8s  %s\n' command "ms" "p90 ms" "CPU ms" "RSS MiB" "x node" target
 verdict=ok
 for i in "${!cmds[@]}"; do
   ms=$(median "$work/ms.$i")
   p90=$(sort -n "$work/ms.$i" | awk '{ v[NR] = $1 } END { i = int(NR * 0.9 + 0.5); if (i < 1) i = 1; print v[i] }')
+  cpu=$(median "$work/cpu.$i")
   kb=$(maxof "$work/kb.$i")
   mib=$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')
   ratio=$(awk -v a="$ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }')
@@ -100,9 +118,10 @@ for i in "${!cmds[@]}"; do
       verdict=missed
     fi
   fi
-  printf '%-32s %9s %9s %9s %9s  %s\n' "${names[$i]}" "$ms" "$p90" "$mib" "$ratio" "$note"
+  printf '%-32s %8s %8s %8s %8s %8s  %s\n' "${names[$i]}" "$ms" "$p90" "$cpu" "$mib" "$ratio" "$note"
 done
 printf '\nnode floor: %s ms, %.1f MiB (node %s). Target for sealer --version and sealer images: under %s ms and %s MiB (%s).\n' \
   "$floor_ms" "$(awk -v k="$floor_kb" 'BEGIN { print k / 1024 }')" "$(node --version)" "$target_ms" "$target_mib" "$verdict"
+printf 'load average at the end: %s on %s cores (near or above the cores, wall times include waiting for a\ncore: read CPU ms and x node)\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 [[ -z $buildah_why ]] || printf 'buildah row skipped: %s\n' "$buildah_why"
 printf 'sealer compiled from %s into %s\n' "$(cat "$dist/.bench-source" 2>/dev/null || echo '?')" "${dist#"$repo"/}"
