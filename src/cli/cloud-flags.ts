@@ -1,4 +1,3 @@
-import { isIPv4 } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../errors.js';
 import {
@@ -135,6 +134,7 @@ export async function resolveSshFrom(flags: Pick<CloudFlags, 'cloudSshFrom' | 'c
     .catch((err: unknown) => {
       throw new UserError(`cannot learn this host's public address from ${url} (${err instanceof Error ? err.message : String(err)}); give --cloud-ssh-from <cidr>`);
     });
+  const { isIPv4 } = await import('node:net'); // net (and what it loads) is not for start-up
   if (!isIPv4(text)) throw new UserError(`${url} answered ${JSON.stringify(text)}, not an IPv4 address; give --cloud-ssh-from <cidr>`);
   return `${text}/32`;
 }

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { LayoutStore } from '../image/layout-store.js';
+import type { LayoutStore } from '../image/layout-store.js';
 import type { Reporter } from '../report/events.js';
 import { type ProgressMode, progressReporter } from './render/progress.js';
 import { safeJson } from './render/sanitize.js';
@@ -24,8 +24,9 @@ export function dataRoot(opts: GlobalOptions): string {
   return path.join(xdg, 'sealer');
 }
 
-/** Opens the local store. */
-export function openStore(opts: GlobalOptions): Promise<LayoutStore> {
+/** Opens the local store (the store's code is loaded here, not at start-up: `--help` never needs it). */
+export async function openStore(opts: GlobalOptions): Promise<LayoutStore> {
+  const { LayoutStore } = await import('../image/layout-store.js');
   return LayoutStore.open(dataRoot(opts));
 }
 

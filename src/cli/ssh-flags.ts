@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { layerSsh } from '../cluster/ssh-layers.js';
 import type { ClusterHostSpec, SshSettings } from '../cluster/types.js';
-import { checkUser, parsePort } from '../cluster/validate.js';
 import { UsageError, UserError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import { readPassword } from './context.js';
@@ -34,6 +33,7 @@ export async function explicitSsh(flags: SshFlagValues, reporter: Reporter): Pro
       text: `${secrets.join(' and ')} put a secret on the command line, where other users of this machine can read it (ps, /proc); prefer SEALER_PASSWORD or the password prompt`,
     });
   }
+  const { checkUser, parsePort } = await import('../cluster/validate.js');
   if (flags.user !== undefined) asUsage(() => checkUser(flags.user as string, '--user'));
   const port = flags.port !== undefined ? asUsage(() => parsePort(flags.port as string, '--port')) : undefined;
   // The key is parsed with the other inputs (checkClusterInputs), when its passphrase is known.

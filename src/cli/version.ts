@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 /** The version in package.json (read once; the CLI ships with its package.json). */
 export const VERSION: string = (() => {
   try {
-    const url = new URL('../../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? 'unknown';
+    // require, not node:fs: importing node:fs into an ES module also loads Node's streams.
+    return (createRequire(import.meta.url)('../../../package.json') as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }

@@ -1,9 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { addAbortSignal } from 'node:stream';
 import type { Command } from 'commander';
-import { archiveSize, loadArchive } from '../../image/archive-load.js';
-import { saveArchive } from '../../image/archive-save.js';
-import { findImage, shortName } from '../../image/catalog.js';
 import type { StoredImage } from '../../image/layout-store.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { examples } from '../options.js';
@@ -20,6 +15,8 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', examples([['Save two images into one archive', 'sealer save -o apps.tar my-app:v1 my-db:v2']]))
     .action(async (names: string[], flags: { output: string; format: string }) => {
+      const { findImage, shortName } = await import('../../image/catalog.js');
+      const { saveArchive } = await import('../../image/archive-save.js');
       const g = globals();
       const store = await openStore(g);
       const images: StoredImage[] = [];
@@ -40,6 +37,10 @@ export function registerArchiveCommands(program: Command, globals: () => GlobalO
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', examples([['Load an archive carried into the data centre', 'sealer load -i apps.tar']]))
     .action(async (flags: { input: string; format: string }) => {
+      const { shortName } = await import('../../image/catalog.js');
+      const { archiveSize, loadArchive } = await import('../../image/archive-load.js');
+      const { createReadStream } = await import('node:fs');
+      const { addAbortSignal } = await import('node:stream');
       const g = globals();
       const store = await openStore(g);
       const total = await archiveSize(flags.input);

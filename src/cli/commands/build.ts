@@ -2,8 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { parseReference } from '../../image/reference.js';
-import { hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import type { CloudSettings } from '../../infra/cloud/index.js';
 import type { Compression } from '../../rootfs/compression.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, reporterFor } from '../context.js';
@@ -135,6 +133,7 @@ Build modes (what each needs on the build host):
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
       const { baseResolver } = await import('../../builder/base-resolver.js');
+      const { hostPlatform, parsePlatforms } = await import('../../registry/platform.js');
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
       const plan = await loadPlan({ contextDir, ...(flags.file ? { kubefile: path.resolve(flags.file) } : {}), buildArgs });
@@ -207,6 +206,7 @@ Build modes (what each needs on the build host):
         // Pushed from the build host's store, whichever machines built it.
         if (flags.push && !flags.dryRun) {
           const { pushFromStore } = await import('../../registry/store-transfer.js');
+          const { parseReference } = await import('../../image/reference.js');
           for (const name of result.names) {
             const res = await pushFromStore(await client.get(), store, name, parseReference(name), { reporter });
             pushed.push({ name, digest: res.digest });

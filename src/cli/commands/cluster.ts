@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { layerSsh } from '../../cluster/ssh-layers.js';
 import type { ClusterHostSpec, ClusterRunRequest, SshSettings } from '../../cluster/types.js';
-import { checkClusterInputs, checkEnvNames } from '../../cluster/validate.js';
 import { UsageError, UserError } from '../../errors.js';
 import type { HostKeyPolicy } from '../../host/known-hosts.js';
 import { dataRoot, type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
@@ -70,8 +69,8 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         ...(flags.nodes ? parseHostList(flags.nodes).map((ip) => ({ ip, roles: ['node'] })) : []),
       ]);
       checkDistinct(hosts);
-      const env = kv(flags.env, '-e');
-      const cmdArgs = kv(flags.cmdArgs, '--cmd-args');
+      const env = await kv(flags.env, '-e');
+      const cmdArgs = await kv(flags.cmdArgs, '--cmd-args');
       const g = globals();
       const ssh = layerSsh(DEFAULT_SSH, await explicitSsh(flags, reporterFor(g)));
       await runWith(g, flags, { image, clusterName: flags.clusterName, hosts, env, cmdArgs, ssh });
@@ -142,7 +141,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
     .action(async (flags: RunFlags) => {
       const { parseHostList } = await import('../../plugin/select.js');
       const g = globals();
-      const env = kv(flags.env, '-e');
+      const env = await kv(flags.env, '-e');
       const explicit = await explicitSsh(flags, reporterFor(g));
       // -u/--port describe the hosts being added; the cluster's hosts keep what was recorded.
       const own = layerSsh({ user: explicit.user, port: explicit.port });
@@ -182,7 +181,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       const { deleteCluster } = await import('../../cluster/delete.js');
       const g = globals();
       const reporter = reporterFor(g);
-      const env = kv(flags.env, '-e');
+      const env = await kv(flags.env, '-e');
       const explicit = await explicitSsh(flags, reporter);
       const remove = flags.all
         ? undefined
@@ -228,6 +227,7 @@ async function runWith(
   const { runCluster } = await import('../../cluster/run.js');
   const { prepareImage } = await import('./cluster-image.js');
   const { parseReference } = await import('../../image/reference.js');
+  const { checkClusterInputs } = await import('../../cluster/validate.js');
   if (flags.format !== 'text' && flags.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(flags.format)}`);
   checkClusterInputs(spec);
   asUsage(() => parseReference(spec.image));
@@ -282,7 +282,8 @@ async function clusterState(g: GlobalOptions, name: string) {
 }
 
 /** `KEY=VALUE` flags as a record; keys must be shell variable names (they are exported on hosts). */
-function kv(items: readonly string[], flag: string): Record<string, string> {
+async function kv(items: readonly string[], flag: string): Promise<Record<string, string>> {
+  const { checkEnvNames } = await import('../../cluster/validate.js');
   const out: Record<string, string> = Object.fromEntries(items.map((i) => parseKeyValue(i, flag)));
   asUsage(() => checkEnvNames(out, flag));
   return out;

@@ -1,8 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findImage, inspectImage, listImages, shortName } from '../../image/catalog.js';
-import { formatReference, parseReference } from '../../image/reference.js';
-import { removeImages } from '../../image/remove.js';
 import { addCloudFlags, type CloudLocationFlags, cloudSweepAccess } from '../cloud-flags.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { formatBytes } from '../render/progress.js';
@@ -20,6 +17,7 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .addHelpText('after', examples([['List images as JSON', 'sealer images --format json']]))
     .action(async (flags: { format: string; quiet?: boolean }) => {
       const g = globals();
+      const { listImages } = await import('../../image/catalog.js');
       const { rows, skipped } = await listImages(await openStore(g));
       const reporter = reporterFor(g);
       for (const s of skipped) reporter.emit({ type: 'warning', text: `skipping image ${JSON.stringify(s.name ?? '(unnamed)')}: ${s.problem}` });
@@ -40,6 +38,7 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .option('--format <format>', 'json (text is the same JSON)', 'json')
     .addHelpText('after', examples([['Show the CMDs of an image', "sealer inspect my-app:v1 | jq '.platforms[0].cmds'"]]))
     .action(async (image: string) => {
+      const { inspectImage } = await import('../../image/catalog.js');
       printJson(await inspectImage(await openStore(globals()), image));
     });
 
@@ -50,6 +49,8 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .argument('<target>', 'new name')
     .addHelpText('after', examples([['Name an image for a private registry', 'sealer tag my-app:v1 registry.example.com/team/my-app:v1']]))
     .action(async (source: string, target: string) => {
+      const { findImage, shortName } = await import('../../image/catalog.js');
+      const { formatReference, parseReference } = await import('../../image/reference.js');
       const store = await openStore(globals());
       const img = await findImage(store, source);
       const name = formatReference(parseReference(target));
@@ -65,6 +66,8 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', examples([['Remove two images', 'sealer rmi my-app:v1 my-app:v2']]))
     .action(async (images: string[], flags: { force?: boolean; format: string }) => {
+      const { shortName } = await import('../../image/catalog.js');
+      const { removeImages } = await import('../../image/remove.js');
       const res = await removeImages(await openStore(globals()), images, flags.force === true);
       if (flags.format === 'json') return printJson(res);
       for (const r of res.removed) print(sanitize(`Untagged: ${shortName(r.name)}`));

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { findImage } from '../../image/catalog.js';
-import { annotateManifestList, createManifestList } from '../../image/manifest-list.js';
-import { formatReference, parseReference } from '../../image/reference.js';
 import { type GlobalOptions, openStore, print, printJson, reporterFor } from '../context.js';
 import { collect, examples, parseKeyValue } from '../options.js';
 import { addRegistryFlags, type RegistryFlags, registryClient } from '../registry-options.js';
@@ -17,6 +14,7 @@ export function registerManifestCommands(program: Command, globals: () => Global
     .argument('<images...>', 'images to include (one per platform)')
     .addHelpText('after', examples([['Combine two single-arch builds', 'sealer manifest create my-app:v1 my-app:v1-amd64 my-app:v1-arm64']]))
     .action(async (list: string, images: string[]) => {
+      const { createManifestList } = await import('../../image/manifest-list.js');
       const desc = await createManifestList(await openStore(globals()), list, images);
       print(desc.digest);
     });
@@ -31,6 +29,7 @@ export function registerManifestCommands(program: Command, globals: () => Global
     .option('--variant <variant>', 'architecture variant')
     .option('--annotation <key=value>', 'annotation (repeatable)', collect, [])
     .action(async (list: string, image: string, flags: { os?: string; arch?: string; variant?: string; annotation: string[] }) => {
+      const { annotateManifestList } = await import('../../image/manifest-list.js');
       const desc = await annotateManifestList(await openStore(globals()), list, image, {
         ...(flags.os ? { os: flags.os } : {}),
         ...(flags.arch ? { arch: flags.arch } : {}),
@@ -45,6 +44,7 @@ export function registerManifestCommands(program: Command, globals: () => Global
     .summary('print a manifest list (or manifest) from the local store')
     .argument('<list>', 'name or digest')
     .action(async (list: string) => {
+      const { findImage } = await import('../../image/catalog.js');
       const store = await openStore(globals());
       printJson(await store.readJson((await findImage(store, list)).descriptor.digest));
     });
@@ -60,6 +60,7 @@ export function registerManifestCommands(program: Command, globals: () => Global
     const reporter = reporterFor(g);
     const client = await registryClient(flags, reporter, g.signal);
     const { pushFromStore } = await import('../../registry/store-transfer.js');
+    const { formatReference, parseReference } = await import('../../image/reference.js');
     try {
       const dest = parseReference(destination ?? list);
       const res = await pushFromStore(client, await openStore(g), list, dest, { reporter });

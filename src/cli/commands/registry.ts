@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { shortName } from '../../image/catalog.js';
-import { formatReference, parseReference } from '../../image/reference.js';
-import { formatPlatform, hostPlatform, parsePlatforms } from '../../registry/platform.js';
 import { type GlobalOptions, hostEnv, openStore, print, printJson, readStdin, reporterFor } from '../context.js';
 import { examples } from '../options.js';
 import { formatBytes } from '../render/progress.js';
@@ -25,6 +22,9 @@ export function registerRegistryCommands(program: Command, globals: () => Global
       const reporter = reporterFor(g);
       const client = await registryClient(flags, reporter, g.signal);
       try {
+        const { shortName } = await import('../../image/catalog.js');
+        const { parseReference } = await import('../../image/reference.js');
+        const { formatPlatform, hostPlatform, parsePlatforms } = await import('../../registry/platform.js');
         const store = await openStore(g);
         const platforms = flags.allPlatforms ? 'all' : flags.platform ? parsePlatforms(flags.platform) : [hostPlatform()];
         const { pullToStore } = await import('../../registry/store-transfer.js');
@@ -50,6 +50,7 @@ export function registerRegistryCommands(program: Command, globals: () => Global
       const reporter = reporterFor(g);
       const client = await registryClient(flags, reporter, g.signal);
       try {
+        const { formatReference, parseReference } = await import('../../image/reference.js');
         const store = await openStore(g);
         const dest = parseReference(destination ?? image);
         const { pushFromStore } = await import('../../registry/store-transfer.js');

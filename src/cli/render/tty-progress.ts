@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { ReportEvent, Reporter } from '../../report/events.js';
 import { formatBytes, progressReporter } from './progress.js';
 import { sanitize } from './sanitize.js';
@@ -9,17 +10,21 @@ import { sanitize } from './sanitize.js';
  */
 export function ttyReporter(out: NodeJS.WriteStream, debug: boolean): Reporter & { stop(): void } {
   let multi: cliProgress.MultiBar | undefined;
-  const make = (): cliProgress.MultiBar => new cliProgress.MultiBar(
-    {
-      stream: out,
-      clearOnComplete: true,
-      hideCursor: true,
-      format: ' {label} [{bar}] {percentage}% {doneText}/{totalText}',
-      barsize: 24,
-      autopadding: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const make = (): cliProgress.MultiBar => {
+    // Loaded with the first bar: most commands never draw one, and start-up should not pay for it.
+    const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+    return new bars.MultiBar(
+      {
+        stream: out,
+        clearOnComplete: true,
+        hideCursor: true,
+        format: ' {label} [{bar}] {percentage}% {doneText}/{totalText}',
+        barsize: 24,
+        autopadding: true,
+      },
+      bars.Presets.shades_classic,
+    );
+  };
   const active = new Map<string, cliProgress.SingleBar>();
   const lines = {
     write(chunk: string): boolean {
