@@ -3,7 +3,6 @@ import { access, chmod, type FileHandle, open, readdir, readFile, rename, rm, st
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import lockfile from 'proper-lockfile';
 import { UserError } from '../errors.js';
 import { removeWritten, tempName, writeFileAtomic } from './atomic-file.js';
 import { type BlobStore, DigestMismatchError } from './blob-store.js';
@@ -310,6 +309,8 @@ export class LayoutStore implements BlobStore {
 
   /** Runs `fn` holding the store's inter-process lock. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    // Loaded on first use: it and its dependencies cost start-up time for read-only commands.
+    const { default: lockfile } = await import('proper-lockfile');
     const release = await lockfile.lock(this.root, {
       lockfilePath: path.join(this.root, 'store.lock'),
       realpath: false,
