@@ -293,13 +293,29 @@ verify_hosts() {
   fi
 }
 
+# streamed FILE: per host, what the delivery streams carried (`streams` of `sealer run --format json`):
+# wire bytes, file bytes sent as they are, file bytes through the compressor, and the compression.
+streamed() {
+  python3 - "$1" <<'PY' 2>/dev/null || echo '?'
+import json, sys
+d = json.load(open(sys.argv[1])).get('streams', {})
+print(' '.join(f"{k}: wire={v['wireBytes']} stored={v['storedBytes']} packed={v['packedBytes']} ({v['compression']})" for k, v in sorted(d.items())))
+PY
+}
+# wire_total FILE: bytes all hosts' streams carried (for the table's "sent" column)
+wire_total() {
+  python3 -c 'import json, sys; print(sum(v["wireBytes"] for v in json.load(open(sys.argv[1])).get("streams", {}).values()))' "$1" 2>/dev/null || echo '?'
+}
+declare -A r_sent=()
 sealer_run() {  # sealer_run N: a full delivery to hosts that have nothing
   log "sealer run $1: 1 master + 2 nodes"
   next_id "sealer-run-$1"
   local id=$rid
   timed "$id" node "$sealer_js" "${run_args[@]}"
   record "sealer run (3 hosts)" "$rootfs_bytes"
+  r_sent["sealer run (3 hosts)"]=$(wire_total "$work/$id.out")
   check "sealer run $1: delivered $(delivered "$work/$id.out") bytes (rootfs $rootfs_bytes)"
+  check "sealer run $1: streams $(streamed "$work/$id.out"); $(grep -m1 -o 'compression [a-z]* for [^"]*' "$work/$id.err" || echo 'no compression choice logged')"
   verify_hosts "sealer run $1"
 }
 sealer_again() {
@@ -308,6 +324,7 @@ sealer_again() {
   local id=$rid
   timed "$id" node "$sealer_js" "${run_args[@]}"
   record "sealer run again (idempotent)" "$rootfs_bytes"
+  r_sent["sealer run again (idempotent)"]=$(wire_total "$work/$id.out")
   check "sealer run again: delivered $(delivered "$work/$id.out") bytes; $(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(len(r.get("ran", [])), "steps run,", len(r.get("skipped", [])), "skipped")' "$work/$id.out" 2>/dev/null || echo '?')"
 }
 sealer_delete() {
@@ -330,6 +347,7 @@ scp_one() {  # scp_one N: the tarball to the first host
   next_id "scp-1-$1"
   timed "$rid" scp -q "${ssh_opts[@]}" "$tarball" "root@${ips[0]}:/root/rootfs.tar"
   record "scp tarball (1 host)" "$tar_bytes"
+  r_sent["scp tarball (1 host)"]=$tar_bytes
   if [[ $1 == 1 ]]; then
     local got
     got=$(dexec "${names[0]}" 'sha256sum /root/rootfs.tar | cut -d" " -f1')
@@ -351,6 +369,7 @@ scp_three() {  # scp_three N: the tarball to all 3 hosts at once (3 scp processe
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     exit $rc' _ "$work/id_ed25519" "$tarball" "${ips[@]}"
   record "scp tarball x3 in parallel (3 hosts)" "$tar_bytes"
+  r_sent["scp tarball x3 in parallel (3 hosts)"]=$((3 * tar_bytes))
   for i in 0 1 2; do dexec "${names[$i]}" 'rm -f /root/rootfs.tar'; done
 }
 
@@ -455,9 +474,9 @@ echo "        largest single process (GNU time -v); CPU s = user+sys of the clie
 echo "        the 3 host containers used meanwhile (their cgroups: sshd, tar, gzip, sha256sum); box% = busy share of"
 echo "        all $(nproc) cores meanwhile (us, the hosts and everyone else on this machine)"
 echo
-fmt='%-38s %8s %-13s %7s %9s %8s %6s %7s %5s\n'
+fmt='%-38s %8s %-13s %7s %9s %8s %6s %7s %5s %12s\n'
 # shellcheck disable=SC2059
-printf "$fmt" what seconds runs MB/s "aggr MB/s" "RSS MiB" "CPU s" "hosts s" "box%"
+printf "$fmt" what seconds runs MB/s "aggr MB/s" "RSS MiB" "CPU s" "hosts s" "box%" "sent bytes"
 for key in "${row_keys[@]}"; do
   secs=$(best "${r_secs[$key]}")
   nh=1
@@ -470,12 +489,14 @@ for key in "${row_keys[@]}"; do
   hcpu=$(at_best "${r_secs[$key]}" "${r_hcpu[$key]}")
   [[ -z ${r_failed[$key]:-} ]] || secs="FAILED"
   # shellcheck disable=SC2059
-  printf "$fmt" "$key" "$secs" "${r_secs[$key]// //}" "$mbs" "$agg" "${r_rss[$key]}" "$cpu" "$hcpu" "$box"
+  printf "$fmt" "$key" "$secs" "${r_secs[$key]// //}" "$mbs" "$agg" "${r_rss[$key]}" "$cpu" "$hcpu" "$box" "${r_sent[$key]:--}"
 done
 s_key="sealer run (3 hosts)" p_key="scp tarball (1 host)" p3_key="scp tarball x3 in parallel (3 hosts)"
 echo
 echo "ratio sealer run (3 hosts) / scp (1 host): time $(awk -v a="$(best "${r_secs[$s_key]}")" -v b="$(best "${r_secs[$p_key]}")" 'BEGIN { printf "%.2f", a / b }') (target: close to 1), peak RSS $(awk -v a="${r_rss[$s_key]}" -v b="${r_rss[$p_key]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
-echo "ratio sealer run (3 hosts) / 3 scp at once (3 hosts): time $(awk -v a="$(best "${r_secs[$s_key]}")" -v b="$(best "${r_secs[$p3_key]}")" 'BEGIN { printf "%.2f", a / b }') (3 hosts' worth of receiving on the same cores)"
+echo "ratio sealer run (3 hosts) / 3 scp at once (3 hosts): time $(awk -v a="$(best "${r_secs[$s_key]}")" -v b="$(best "${r_secs[$p3_key]}")" 'BEGIN { printf "%.2f", a / b }') (target: at most 1.2), peak RSS ${r_rss[$s_key]} vs ${r_rss[$p3_key]} MiB, bytes sent ${r_sent[$s_key]:-?} vs ${r_sent[$p3_key]:-?}"
+a_key="sealer run again (idempotent)"
+echo "unchanged re-run: $(best "${r_secs[$a_key]}") s (target: under 1 s), sent ${r_sent[$a_key]:-?} bytes"
 r_key="ref: tar|gzip -1|tee|3 ssh (3 hosts)"
 echo "ratio sealer run (3 hosts) / reference pipeline (3 hosts): time $(awk -v a="$(best "${r_secs[$s_key]}")" -v b="$(best "${r_secs[$r_key]}")" 'BEGIN { printf "%.2f", a / b }') (the same design in shell: gzip -1 once, hashed and unpacked on each host)"
 echo

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TreeManifest } from '../host/manifest.js';
 import type { UploadTreeResult } from '../host/host.js';
+import type { CompressionMode } from '../host/stream-codec.js';
 import { uploadTreeToHosts } from '../host/tree-upload.js';
+import type { Reporter } from '../report/events.js';
 import { renderTemplate } from './template.js';
 import type { ClusterHost } from './types.js';
 
@@ -16,8 +18,9 @@ export function withoutRegistry(manifest: TreeManifest): TreeManifest {
 
 /**
  * Delivers the rootfs to every host at once: all of it to the registry host (master0), the rest
- * without `registry/`. Hosts that need the same entries share one compressed stream. Results are
- * in the order of `hosts`.
+ * without `registry/`. Hosts that need the same entries share streams: compressed files as they
+ * are, the rest compressed as `compression` says (logged with the reason). Results are in the
+ * order of `hosts`.
  */
 export function deliverRootfs(
   hosts: readonly ClusterHost[],
@@ -25,14 +28,19 @@ export function deliverRootfs(
   localDir: string,
   rootfs: string,
   manifest: TreeManifest,
-  signal: AbortSignal | undefined,
+  opts: { signal?: AbortSignal | undefined; compression?: CompressionMode | undefined; reporter?: Reporter | undefined },
 ): Promise<PromiseSettledResult<UploadTreeResult>[]> {
   const rest = withoutRegistry(manifest);
   return uploadTreeToHosts(
     hosts.map((h) => ({ host: h.host, manifest: h === registryHost ? manifest : rest })),
     localDir,
     rootfs,
-    signal ? { signal } : {},
+    {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.compression ? { compression: opts.compression } : {}),
+      onChoice: (names, choice) =>
+        opts.reporter?.emit({ type: 'log', id: 'deliver', level: 'info', text: `compression ${choice.compression} for ${names.join(', ')}: ${choice.reason}` }),
+    },
   );
 }
 

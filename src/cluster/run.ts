@@ -1,6 +1,7 @@
 import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { buildManifest, manifestDigest, type TreeManifest } from '../host/manifest.js';
+import { ManifestCache } from '../host/manifest-cache.js';
 import { loadPluginDir, mergePlugins } from '../plugin/load.js';
 import { type PluginHost, runPluginPhase } from '../plugin/run.js';
 import type { Phase, Plugin } from '../plugin/types.js';
@@ -10,7 +11,7 @@ import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
 import { clusterBase, StateKeeper } from './state.js';
 import { builtinRegistryCommand, cmdCommand, DEFAULT_REGISTRY, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
-import type { ClusterHost, ClusterRunRequest, ClusterRunResult } from './types.js';
+import type { ClusterHost, ClusterRunRequest, ClusterRunResult, DeliveryCounters } from './types.js';
 import { checkCanLogIn, checkClusterInputs, checkPlugins } from './validate.js';
 
 /** A step failed on a host; the cause carries the command and the last lines of its output. */
@@ -62,7 +63,10 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   const base = clusterBase(req.clusterName);
   const rootfs = `${base}/rootfs`;
 
-  const manifest = await buildManifest(req.rootfsDir, sig);
+  const manifest = await buildManifest(req.rootfsDir, {
+    ...sig,
+    ...(req.manifestCache !== undefined ? { cache: await ManifestCache.open(req.manifestCache) } : {}),
+  });
   const plugins = mergePlugins(await loadPluginDir(await resolveInRoot(req.rootfsDir, 'plugins')), req.plugins ?? []);
   checkPlugins(plugins);
   const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, req.hosts, master0Spec, registry) };
@@ -90,15 +94,24 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
     const ctx: Ctx = { req, reporter, state, ran: [], skipped: [], rootfs, manifest, plugins, env, hosts, counter };
     const existed = state.hadBefore('init-master0');
     const delivered: Record<string, number> = {};
+    const streams: Record<string, DeliveryCounters> = {};
 
     await pluginPhase(ctx, 'Originally', hosts);
     await timed(reporter, counter, 'deliver', `delivering the rootfs to ${hosts.length} hosts`, async () => {
-      const results = await deliverRootfs(hosts, master0, req.rootfsDir, rootfs, manifest, signal);
+      const results = await deliverRootfs(hosts, master0, req.rootfsDir, rootfs, manifest, { signal, compression: req.compression, reporter });
       const failed: { h: ClusterHost; error: unknown }[] = [];
       results.forEach((r, i) => {
         const h = hosts[i] as ClusterHost;
         if (r.status === 'fulfilled') {
-          delivered[h.ip] = r.value.bytes;
+          const v = r.value;
+          delivered[h.ip] = v.bytes;
+          streams[h.ip] = { bytes: v.bytes, storedBytes: v.storedBytes, packedBytes: v.packedBytes, wireBytes: v.wireBytes, compression: v.compression };
+          reporter.emit({
+            type: 'log',
+            id: 'deliver',
+            level: 'info',
+            text: `${h.ip}: ${v.bytes} bytes of files (${v.storedBytes} as they are, ${v.packedBytes} through ${v.compression}), ${v.wireBytes} on the wire`,
+          });
           ctx.ran.push(`deliver@${h.ip}`);
         } else failed.push({ h, error: r.reason });
       });
@@ -148,7 +161,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
     }
     await pluginPhase(ctx, 'PostInstall', hosts);
     await state.flush();
-    return { master0: master0.ip, ran: ctx.ran, skipped: ctx.skipped, delivered };
+    return { master0: master0.ip, ran: ctx.ran, skipped: ctx.skipped, delivered, streams };
   } finally {
     await closeAll(hosts);
   }

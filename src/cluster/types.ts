@@ -1,5 +1,6 @@
 import type { Host } from '../host/host.js';
 import type { HostKeyPolicy } from '../host/known-hosts.js';
+import type { CompressionMode, StreamCompression } from '../host/stream-codec.js';
 import type { Plugin } from '../plugin/types.js';
 import type { Reporter } from '../report/events.js';
 
@@ -48,6 +49,13 @@ export interface ClusterRunRequest {
   readonly stateDir: string;
   /** Embedded registry name and port (default `sea.hub:5000`). */
   readonly registry?: { readonly domain: string; readonly port: number };
+  /** The delivery stream's compression (`--compression`, default `auto`); compressed files are never compressed again. */
+  readonly compression?: CompressionMode;
+  /**
+   * Where the hashes of the rootfs's files are kept between runs (a file beside the rootfs), so an
+   * unchanged rootfs is not read again. Absent: every run hashes the whole rootfs.
+   */
+  readonly manifestCache?: string;
   readonly reporter?: Reporter;
   readonly signal?: AbortSignal;
   /** How hosts are reached (default SSH); tests may inject. */
@@ -73,4 +81,20 @@ export interface ClusterRunResult {
   readonly skipped: readonly string[];
   /** Bytes of rootfs sent per host. */
   readonly delivered: Readonly<Record<string, number>>;
+  /** The delivery streams' own counters per host (absent for hosts whose delivery failed). */
+  readonly streams: Readonly<Record<string, DeliveryCounters>>;
+}
+
+/** What the delivery streams to one host carried. */
+export interface DeliveryCounters {
+  /** File content sent (uncompressed bytes). */
+  readonly bytes: number;
+  /** Of those, sent as they are (compressed already, or compression `none`). */
+  readonly storedBytes: number;
+  /** Of those, put through the compressor. */
+  readonly packedBytes: number;
+  /** Bytes on the wire, all streams, tar headers included. */
+  readonly wireBytes: number;
+  /** The compressible stream's compression. */
+  readonly compression: StreamCompression;
 }

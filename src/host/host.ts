@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { TreeManifest } from './manifest.js';
+import type { CompressionMode, StreamCompression } from './stream-codec.js';
 
 /**
  * A command: an argv (each element passed as one word, quoted for the remote shell) or a shell
@@ -45,8 +46,13 @@ export interface UploadTreeOptions {
   readonly manifestPath?: string;
   /** Remove entries under remoteDir that the local tree does not have (default false). */
   readonly prune?: boolean;
-  /** gzip level 0–9 (default 1: the link, not the CPU, should be the bottleneck). */
+  /** gzip level 0–9 when gzip is used (default 1: the link, not the CPU, should be the bottleneck). */
   readonly gzipLevel?: number;
+  /**
+   * How the stream of compressible files is compressed (default `auto`: by its size and a probe
+   * of the link). Files that are compressed already are always sent as they are.
+   */
+  readonly compression?: CompressionMode;
   /** A manifest already computed with `buildManifest(localDir)` (saves hashing once per host). */
   readonly manifest?: TreeManifest;
   readonly signal?: AbortSignal;
@@ -62,8 +68,14 @@ export interface UploadTreeResult {
   readonly sent: number;
   /** Bytes of file content sent (uncompressed). */
   readonly bytes: number;
-  /** Bytes on the wire (compressed stream). */
+  /** Bytes on the wire: every stream sent to the host (tar headers included, after compression). */
   readonly wireBytes: number;
+  /** Of `bytes`, file content sent as it is (compressed already, or the compression was `none`). */
+  readonly storedBytes: number;
+  /** Of `bytes`, file content put through the compressor. */
+  readonly packedBytes: number;
+  /** The compression of the compressible stream (`none` when there was none). */
+  readonly compression: StreamCompression;
   /** Entries removed on the host (`prune`, or an entry whose type changed). */
   readonly removed: number;
 }
@@ -83,7 +95,8 @@ export interface Host {
   upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   /**
    * Delivers a directory tree (files, directories, symlinks as they are, empty files, modes,
-   * mtimes) as one gzip tar stream, verified end to end; entries the host already has (per the
+   * mtimes) as tar streams (compressed files as they are, the rest compressed when it pays),
+   * verified end to end; entries the host already has (per the
    * manifest kept there and a live listing) are not sent again.
    */
   uploadTree(localDir: string, remoteDir: string, opts?: UploadTreeOptions): Promise<UploadTreeResult>;

@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
+import { SampleTaker } from './compressibility.js';
+import type { ManifestCache } from './manifest-cache.js';
 
 /** The kinds of entry a delivered tree may hold. */
 export type TreeEntryType = 'file' | 'dir' | 'symlink' | 'fifo';
@@ -24,6 +26,11 @@ export interface TreeEntry {
   readonly sha256?: string;
   /** A symlink's target, as it is (absolute and dangling targets included). */
   readonly target?: string;
+  /**
+   * The file's content is compressed already (by name, magic or a sample that does not shrink):
+   * sent as it is, never through a compressor. Local only: not part of the manifest kept on hosts.
+   */
+  readonly compressed?: boolean;
 }
 
 /** Every entry of a tree, parents before children, in a stable order. */
@@ -33,10 +40,16 @@ export interface TreeManifest {
 }
 
 /**
- * Walks `dir` without following symlinks and hashes every regular file. A socket or device in
- * the tree is an error (they cannot be delivered meaningfully).
+ * Walks `dir` without following symlinks and hashes every regular file (noting, in the same read,
+ * whether it is compressed already). With a `cache`, a file whose inode, size, mtime and ctime
+ * are as recorded is not read again. A socket or device in the tree is an error (they cannot be
+ * delivered meaningfully).
  */
-export async function buildManifest(dir: string, opts: { signal?: AbortSignal } = {}): Promise<TreeManifest> {
+export async function buildManifest(
+  dir: string,
+  opts: { signal?: AbortSignal; cache?: ManifestCache } = {},
+): Promise<TreeManifest> {
+  const cache = opts.cache;
   const entries: TreeEntry[] = [];
   const pending: Promise<void>[] = [];
   const limit = pLimit(4);
@@ -46,13 +59,13 @@ export async function buildManifest(dir: string, opts: { signal?: AbortSignal } 
       opts.signal?.throwIfAborted();
       const path = rel === '' ? name : `${rel}/${name}`;
       const abs = join(dir, path);
-      const st = await lstat(abs);
+      const st = await lstat(abs, { bigint: true });
       const base = {
         path,
-        mode: st.mode & 0o7777,
-        mtime: Math.floor(st.mtimeMs / 1000),
-        uid: st.uid,
-        gid: st.gid,
+        mode: Number(st.mode & 0o7777n),
+        mtime: Number(st.mtimeNs / 1_000_000_000n),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
       };
       if (st.isDirectory()) {
         entries.push({ ...base, type: 'dir', size: 0 });
@@ -60,13 +73,21 @@ export async function buildManifest(dir: string, opts: { signal?: AbortSignal } 
       } else if (st.isSymbolicLink()) {
         entries.push({ ...base, type: 'symlink', size: 0, target: await readlink(abs) });
       } else if (st.isFile()) {
+        const size = Number(st.size);
+        const stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+        const known = cache?.lookup(path, stamp);
+        if (known !== undefined) {
+          entries.push({ ...base, type: 'file', size, sha256: known.sha256, ...(known.compressed ? { compressed: true } : {}) });
+          continue;
+        }
         const index = entries.length;
-        entries.push({ ...base, type: 'file', size: st.size });
+        entries.push({ ...base, type: 'file', size });
         pending.push(
           limit(async () => {
-            const sha256 = await hashFile(abs, opts.signal);
+            const { sha256, compressed } = await hashAndClassify(abs, path, size, opts.signal);
             const e = entries[index];
-            if (e !== undefined) entries[index] = { ...e, sha256 };
+            if (e !== undefined) entries[index] = { ...e, sha256, ...(compressed ? { compressed: true } : {}) };
+            cache?.record(path, stamp, { sha256, compressed });
           }),
         );
       } else if (st.isFIFO()) {
@@ -78,7 +99,25 @@ export async function buildManifest(dir: string, opts: { signal?: AbortSignal } 
   };
   await walk('');
   await Promise.all(pending);
+  await cache?.save(entries);
   return { version: 1, entries };
+}
+
+/** Hashes a file and tells whether it is compressed already, in one read. */
+async function hashAndClassify(
+  abs: string,
+  path: string,
+  size: number,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; compressed: boolean }> {
+  const hash = createHash('sha256');
+  const sample = new SampleTaker(size);
+  const stream = createReadStream(abs, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    sample.take(chunk as Buffer);
+  }
+  return { sha256: hash.digest('hex'), compressed: sample.compressed(path) };
 }
 
 /** The hex sha256 of a file's bytes, streamed. */

@@ -1,9 +1,10 @@
 import type { PassThrough } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { DigestingStream } from '../image/digest.js';
 import { TransferError } from './errors.js';
 import type { Host, UploadTreeOptions, UploadTreeResult } from './host.js';
-import { buildManifest, parseManifest, serializeManifest, type TreeManifest } from './manifest.js';
+import { type CompressionChoice, chooseCompression } from './compression-choice.js';
+import { buildManifest, parseManifest, serializeManifest, type TreeEntry, type TreeManifest } from './manifest.js';
+import { compressStream, type StreamCompression } from './stream-codec.js';
 import { shellQuote } from './shell.js';
 import { LISTING_PRINTF, mismatches, parseListing, planUpload, type UploadPlan } from './tree-diff.js';
 import { fanOut } from './fan-out.js';
@@ -44,10 +45,14 @@ export async function uploadTreeVia(
 export type UploadManyOptions = Omit<UploadTreeOptions, 'manifest' | 'onProgress'> & {
   /** Progress of the stream that feeds `host` (hosts sharing a stream report the same bytes). */
   readonly onProgress?: (host: string, done: number, total: number) => void;
+  /** Told which compression was chosen for the hosts that share a stream, and why. */
+  readonly onChoice?: (hosts: readonly string[], choice: CompressionChoice) => void;
 };
 
 interface HostPlan {
   readonly host: Host;
+  /** The host has `zstd`. */
+  readonly zstd: boolean;
   readonly local: TreeManifest;
   readonly recorded: TreeManifest | undefined;
   readonly plan: UploadPlan;
@@ -107,7 +112,7 @@ export async function uploadTreeToHosts(
 }
 
 function emptyResult(local: TreeManifest): UploadTreeResult {
-  return { entries: local.entries.length, sent: 0, bytes: 0, wireBytes: 0, removed: 0 };
+  return { entries: local.entries.length, sent: 0, bytes: 0, wireBytes: 0, removed: 0, storedBytes: 0, packedBytes: 0, compression: 'none' };
 }
 
 async function settle(
@@ -131,13 +136,15 @@ async function planFor(
   sig: { signal?: AbortSignal },
 ): Promise<HostPlan> {
   const state = await host.exec(
-    `mkdir -p -- ${shellQuote(remoteDir)} && { cat -- ${shellQuote(manifestPath)} 2>/dev/null || true; } && printf '%s' ${shellQuote(SEPARATOR)} && ${listCommand(remoteDir)}`,
+    `mkdir -p -- ${shellQuote(remoteDir)} && { command -v zstd >/dev/null 2>&1 && printf zstd; printf '%s' ${shellQuote(SEPARATOR)}; } && { cat -- ${shellQuote(manifestPath)} 2>/dev/null || true; } && printf '%s' ${shellQuote(SEPARATOR)} && ${listCommand(remoteDir)}`,
     sig,
   );
-  const cut = state.stdout.indexOf(SEPARATOR);
-  const recorded = cut > 0 ? parseManifest(state.stdout.slice(0, cut)) : undefined;
-  const live = parseListing(cut >= 0 ? state.stdout.slice(cut + SEPARATOR.length) : '');
-  return { host, local, recorded, plan: planUpload(local, recorded, live, prune) };
+  const capsEnd = state.stdout.indexOf(SEPARATOR);
+  const rest = capsEnd >= 0 ? state.stdout.slice(capsEnd + SEPARATOR.length) : '';
+  const cut = rest.indexOf(SEPARATOR);
+  const recorded = cut > 0 ? parseManifest(rest.slice(0, cut)) : undefined;
+  const live = parseListing(cut >= 0 ? rest.slice(cut + SEPARATOR.length) : '');
+  return { host, zstd: state.stdout.slice(0, Math.max(capsEnd, 0)) === 'zstd', local, recorded, plan: planUpload(local, recorded, live, prune) };
 }
 
 /** Drops the recorded manifest (so an interrupted run never leaves one claiming the tree) and removes what must go. */
@@ -178,6 +185,9 @@ async function finish(
     bytes: plan.send.reduce((n, e) => n + e.size, 0),
     wireBytes,
     removed: plan.remove.length,
+    storedBytes: 0,
+    packedBytes: 0,
+    compression: 'none',
   };
 }
 
@@ -193,62 +203,117 @@ async function sendGroup(
 ): Promise<void> {
   const sig = opts.signal ? { signal: opts.signal } : {};
   const ready = await Promise.allSettled(hp.map((h) => prepare(h, remoteDir, manifestPath, sig)));
-  const live = hp.filter((_, k) => {
+  let live = hp.flatMap((h, k) => {
     const r = ready[k];
     if (r?.status === 'rejected') results[members[k] ?? -1] = r;
-    return r?.status === 'fulfilled';
+    return r?.status === 'fulfilled' ? [{ hp: h, index: members[k] ?? -1 }] : [];
   });
-  const liveMembers = members.filter((_, k) => ready[k]?.status === 'fulfilled');
   const first = live[0];
   if (first === undefined) return;
-  const total = first.plan.send.reduce((n, e) => n + e.size, 0);
+  const send = first.hp.plan.send;
+  const files = send.filter((e) => e.type === 'file');
+  // Directories, symlinks and fifos go last, once every file is in: a directory's mode (one
+  // without write permission) and mtime are set after its files land.
+  const meta = send.filter((e) => e.type !== 'file');
+  const compressible = files.filter((e) => !e.compressed && e.size > 0);
+  const packable = compressible.reduce((n, e) => n + e.size, 0);
+  const choice = await chooseCompression(
+    opts.compression ?? 'auto',
+    live.map((l) => ({ host: l.hp.host, zstd: l.hp.zstd })),
+    packable,
+    opts.signal,
+  );
+  opts.onChoice?.(live.map((l) => l.hp.host.name), choice);
+  const packed = choice.compression === 'none' ? [] : compressible;
+  const stored = choice.compression === 'none' ? files : files.filter((e) => e.compressed || e.size === 0);
+  const total = files.reduce((n, e) => n + e.size, 0);
   let done = 0;
-  const tar = packEntries(localDir, first.plan.send, {
-    ...sig,
-    onBytes: (n) => {
-      done += n;
-      for (const h of live) opts.onProgress?.(h.host.name, done, total);
-    },
-  });
-  // 256 KiB output chunks, not zlib's 16 KiB: each chunk is hashed and fanned out to every
-  // host's channel, so fewer, larger chunks cut the per-chunk work about tenfold.
-  const gzip = createGzip({ level: opts.gzipLevel ?? 1, chunkSize: 256 << 10 });
-  const digesting = new DigestingStream();
-  tar.on('error', (err) => gzip.destroy(err));
-  gzip.on('error', (err) => digesting.destroy(err));
-  tar.pipe(gzip).pipe(digesting);
-  const outs = fanOut(digesting, live.length);
+  const onBytes = (n: number): void => {
+    done += n;
+    for (const l of live) opts.onProgress?.(l.hp.host.name, done, total);
+  };
+  const wire = new Map<number, number>();
+  const fail = (index: number, reason: unknown): void => {
+    results[index] = { status: 'rejected', reason };
+    live = live.filter((l) => l.index !== index);
+  };
+  const stream = async (entries: readonly TreeEntry[], compression: StreamCompression): Promise<void> => {
+    const targets = live;
+    if (entries.length === 0 || targets.length === 0) return;
+    const sent = await streamTo(targets.map((l) => l.hp.host), entries, compression, localDir, remoteDir, { ...opts, onBytes });
+    sent.forEach((r, k) => {
+      const t = targets[k];
+      if (t === undefined) return;
+      if (r.status === 'rejected') fail(t.index, r.reason);
+      else wire.set(t.index, (wire.get(t.index) ?? 0) + r.value);
+    });
+  };
+  // The compressed and the stored stream at once: one waits on the compressor, the other on the link.
+  await Promise.all([stream(packed, choice.compression), stream(stored, 'none')]);
+  await stream(meta, 'none');
+  const sum = (list: readonly TreeEntry[]): number => list.reduce((n, e) => n + e.size, 0);
   await Promise.all(
-    live.map((h, k) =>
-      settle(results, liveMembers[k] ?? -1, async () => {
-        const out = outs[k] as PassThrough;
-        const r = await h.host.exec(['bash', '-c', RECEIVE_SCRIPT, 'sealer-receive', remoteDir], { ...sig, stdin: out });
-        const remoteSum = r.stdout.trim();
-        const localSum = digesting.digest().slice('sha256:'.length);
-        if (remoteSum !== localSum) {
-          throw new TransferError(
-            h.host.name,
-            `delivering ${localDir} to ${remoteDir}: the host received a stream with sha256 ${remoteSum || '(none)'}, sent ${localSum}`,
-          );
-        }
-        return finish(h, localDir, remoteDir, manifestPath, digesting.size(), sig);
-      }),
+    live.map((l) =>
+      settle(results, l.index, async () => ({
+        ...(await finish(l.hp, localDir, remoteDir, manifestPath, wire.get(l.index) ?? 0, sig)),
+        storedBytes: sum(stored),
+        packedBytes: sum(packed),
+        compression: packed.length > 0 ? choice.compression : 'none',
+      })),
     ),
   );
 }
 
-
+/**
+ * Packs `entries` once, compresses them with `compression`, and streams the result to every host
+ * at the pace of the slowest; each host unpacks it and must report the sha256 of what it got.
+ * Resolves per host with the bytes on the wire.
+ */
+async function streamTo(
+  hosts: readonly Host[],
+  entries: readonly TreeEntry[],
+  compression: StreamCompression,
+  localDir: string,
+  remoteDir: string,
+  opts: UploadManyOptions & { onBytes: (n: number) => void },
+): Promise<PromiseSettledResult<number>[]> {
+  const sig = opts.signal ? { signal: opts.signal } : {};
+  const tar = packEntries(localDir, entries, { ...sig, onBytes: opts.onBytes });
+  const codec = compressStream(compression, opts.gzipLevel ?? 1);
+  const digesting = new DigestingStream();
+  tar.on('error', (err) => codec.destroy(err));
+  codec.on('error', (err) => digesting.destroy(err));
+  tar.pipe(codec).pipe(digesting);
+  const outs = fanOut(digesting, hosts.length);
+  return Promise.allSettled(
+    hosts.map(async (host, k) => {
+      const out = outs[k] as PassThrough;
+      const r = await host.exec(['bash', '-c', RECEIVE_SCRIPT, 'sealer-receive', remoteDir, compression], { ...sig, stdin: out });
+      const remoteSum = r.stdout.trim();
+      const localSum = digesting.digest().slice('sha256:'.length);
+      if (remoteSum !== localSum) {
+        throw new TransferError(
+          host.name,
+          `delivering ${localDir} to ${remoteDir}: the host received a stream with sha256 ${remoteSum || '(none)'}, sent ${localSum}`,
+        );
+      }
+      return digesting.size();
+    }),
+  );
+}
 
 function listCommand(remoteDir: string): string {
   return `find ${shellQuote(remoteDir)} -mindepth 1 -printf '${LISTING_PRINTF}'`;
 }
 
 /**
- * Runs on the host with the gzip tar on stdin: hashes the stream as received (through a fifo, so
- * nothing is buffered on disk), unpacks it keeping modes and owners, and prints the sha256.
+ * Runs on the host with a tar on stdin, compressed as $2 says (none, gzip, zstd): hashes the
+ * stream as received (through a fifo, so nothing is buffered on disk), unpacks it keeping modes
+ * and owners, and prints the sha256.
  */
 const RECEIVE_SCRIPT = `set -euo pipefail
 d="$1"
+case "$2" in none) dec=(cat) ;; gzip) dec=(gzip -dc) ;; zstd) dec=(zstd -qdc) ;; *) echo "unknown compression $2" >&2; exit 2 ;; esac
 mkdir -p -- "$d"
 t="$(mktemp -d)"
 trap 'rm -rf -- "$t"' EXIT
@@ -256,7 +321,7 @@ mkfifo "$t/p"
 # openssl uses the CPU's SHA instructions (about 10x coreutils' sha256sum on these machines).
 if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$t/p" > "$t/sum" & else sha256sum < "$t/p" > "$t/sum" & fi
 h=$!
-tee "$t/p" | gzip -dc | tar -x -p --numeric-owner -f - -C "$d" 2>"$t/err" || { cat "$t/err" >&2; exit 1; }
+if [ "$2" = none ]; then tee "$t/p"; else tee "$t/p" | "\${dec[@]}"; fi | tar -x -p --numeric-owner -f - -C "$d" 2>"$t/err" || { cat "$t/err" >&2; exit 1; }
 wait "$h"
 cut -d' ' -f1 < "$t/sum"
 `;

@@ -23,6 +23,7 @@ interface RunFlags extends SshFlags, RegistryFlags {
   env: string[];
   cmdArgs: string[];
   format: string;
+  compression?: string;
 }
 
 function addSshFlags(cmd: Command): Command {
@@ -49,6 +50,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
         .option('--cluster-name <name>', 'cluster name', 'my-cluster')
         .option('-e, --env <key=value>', 'environment for scripts, templates and CMDs (repeatable)', collect, [])
         .option('--cmd-args <key=value>', 'values for the image ARGs its CMDs use (repeatable)', collect, [])
+        .option('--compression <algo>', 'delivery stream compression: auto (by content and link), none, zstd or gzip; compressed files are always sent as they are', 'auto')
         .option('--format <format>', 'text or json', 'text'),
     ),
   )
@@ -229,6 +231,8 @@ async function runWith(
   const { parseReference } = await import('../../image/reference.js');
   const { checkClusterInputs } = await import('../../cluster/validate.js');
   if (flags.format !== 'text' && flags.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(flags.format)}`);
+  const compression = flags.compression ?? 'auto';
+  if (!['auto', 'none', 'zstd', 'gzip'].includes(compression)) throw new UsageError(`--compression must be auto, none, zstd or gzip, got ${JSON.stringify(compression)}`);
   checkClusterInputs(spec);
   asUsage(() => parseReference(spec.image));
   const reporter = reporterFor(g);
@@ -241,6 +245,8 @@ async function runWith(
       clusterName: spec.clusterName,
       image: image.name,
       rootfsDir: image.rootfsDir,
+      manifestCache: `${image.rootfsDir}.deliver-cache`,
+      compression: compression as 'auto' | 'none' | 'zstd' | 'gzip',
       cmds: image.cmds,
       cmdArgs: { ...image.args, ...(spec.cmdArgs ?? {}) },
       env: { ...(spec.env ?? {}) },

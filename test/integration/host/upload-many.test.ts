@@ -24,6 +24,8 @@ function dyingReceiver(inner: Host): Host {
             resolve();
           }
         });
+        // A short stream (the small files' one) ends first: the host is just as dead.
+        stdin.on('end', () => resolve());
       });
       throw new Error('receiver died');
     }
