@@ -26,7 +26,11 @@ export class LayerHasher {
     private readonly starts: readonly number[],
   ) {
     this.filled = starts.map(() => false);
-    this.worker = new Worker(new URL('./layer-hash-worker.js', import.meta.url), { workerData: { file, total } });
+    this.worker = new Worker(new URL('./layer-hash-worker.js', import.meta.url), {
+      workerData: { file, total },
+      // It allocates one read buffer and two hashes: a small heap is plenty.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
+    });
     this.layer = new Promise<Digest>((resolve, reject) => {
       const failAll = (err: Error) => {
         reject(err);
