@@ -169,7 +169,7 @@ check_build() {
 
 set_dir=$work/upstream
 sealer_cold() {  # sealer_cold NAME STORE SETDIR N
-  run_row sealer "build --no-cache (cold)" "$1" "$2" node "$sealer_js" --root "$2" --progress plain build --no-cache "${procs[@]}" -t bench-collect:1 "$3.ctx"
+  run_row sealer "build --no-cache (cold)" "$1" "$2" node "$sealer_js" --root "$2" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$3.ctx"
   [[ $t_rc == 0 ]] && check_build "$2" bench-collect:1 "$4" "$1"
 }
 
@@ -180,7 +180,7 @@ sealer_cold sealer-cold "$work/store" "$set_dir" "$count"
 mkdir -p "$work/dir"
 run_row skopeo "sync --all --dest dir" skopeo-dir "$work/dir" skopeo --insecure-policy sync --all --src yaml --dest dir --preserve-digests "$set_dir.sync.yml" "$work/dir"
 run_row cp "cp -r of the blobs" cp "$work/cp" cp -r "$set_dir/docker/registry/v2/blobs" "$work/cp"
-run_row sealer "build --no-cache (warm)" sealer-warm "$work/store" node "$sealer_js" --root "$work/store" --progress plain build --no-cache "${procs[@]}" -t bench-collect:1 "$set_dir.ctx"
+run_row sealer "build --no-cache (warm)" sealer-warm "$work/store" node "$sealer_js" --root "$work/store" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$set_dir.ctx"
 [[ $t_rc == 0 ]] && check_build "$work/store" bench-collect:1 "$count" sealer-warm
 rm -rf "$work/dir" "$work/cp" "$set_dir.floor" "$work/mirror"
 
@@ -228,7 +228,8 @@ if [[ ${BENCH_GROWTH:-0} == 1 ]]; then
   sealer_cold sealer-cold10 "$work/store10" "$set_dir" "$big"
   printf '\nGrowth: %s images, %s MiB distinct (%s x the bytes of %s images).\n' "$big" "$distinct_mib" "$(ratio "$distinct_mib" "$small_mib")" "$count"
   table
-  printf '\nfloor time x%s; sealer time x%s; sealer peak RSS %s -> %s MiB (x%s); sealer / floor at 10x: %s\n' \
+  printf '\nbytes x%s, images x10: floor time x%s; sealer time x%s; sealer peak RSS %s -> %s MiB (x%s); sealer / floor at 10x: %s\n' \
+    "$(ratio "$distinct_mib" "$small_mib")" \
     "$(ratio "$(field floor "curl, 4 in flight, to disk" 2)" "$small_floor")" \
     "$(ratio "$(field sealer "build --no-cache (cold)" 2)" "$cold")" \
     "$small_rss" "$(field sealer "build --no-cache (cold)" 3)" "$(ratio "$(field sealer "build --no-cache (cold)" 3)" "$small_rss")" \

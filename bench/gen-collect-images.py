@@ -10,7 +10,10 @@ has three gzip tar layers, each one file of random (incompressible) bytes:
   - a common layer (20 MiB x SCALE), shared by all 30;
   - its own layer (40 MiB x SCALE).
 At SCALE 1 that is 1670 MiB of distinct blobs (5.6 GiB if every image were stored on its own).
-Every fifth image is a Docker v2 schema 2 image, the others OCI. The gzip streams use stored
+Every fifth image is a Docker v2 schema 2 image, the others OCI; the next-to-last is an OCI
+index and the last a Docker manifest list, each of two platforms (linux/amd64, linux/arm64:
+per-platform manifests sharing the base and common layers, each with its own 40 MiB layer),
+as multi-arch images are published. The gzip streams use stored
 (level 0) deflate blocks: random data does not compress, and writing them costs nothing.
 Prints a JSON summary: image names, distinct blob bytes, total bytes over all images, and every
 distinct blob as [repository, digest] (what a fetch-to-disk floor downloads).
@@ -95,14 +98,11 @@ def main():
     names, distinct, total, homes = [], {}, 0, {}
     for d, s, _ in bases + [common]:
         distinct[d] = s
-    for i in range(count):
-        docker = i % 5 == 0
-        own = make_layer(root, mib(40), f"img-{i}.bin")
-        distinct[own[0]] = own[1]
-        layers = [bases[i % 3], common, own]
+    def manifest_of(i, docker, layers, arch):
+        """Writes a config and a manifest; returns (manifest digest, size, media type, blobs)."""
         layer_mt = "application/vnd.docker.image.rootfs.diff.tar.gzip" if docker else "application/vnd.oci.image.layer.v1.tar+gzip"
         config = json.dumps({
-            "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+            "architecture": arch, "os": "linux", "created": "2024-01-01T00:00:00Z",
             "config": {"Labels": {"bench.image": str(i)}},
             "rootfs": {"type": "layers", "diff_ids": [l[2] for l in layers]},
         }).encode()
@@ -115,17 +115,35 @@ def main():
             "layers": [{"mediaType": layer_mt, "digest": l[0], "size": l[1]} for l in layers],
         }).encode()
         mdig, msize = put_bytes(root, manifest)
-        distinct[cdig] = csize
-        distinct[mdig] = msize
-        total += csize + msize + sum(l[1] for l in layers)
+        return mdig, msize, mt, [(cdig, csize)] + [(l[0], l[1]) for l in layers]
+
+    for i in range(count):
+        # The last two: an OCI index and a Docker manifest list of two platforms each.
+        multi = i >= count - 2
+        docker = i % 5 == 0 if not multi else i == count - 1
         name = f"img{i:0{width}d}"
         repo = os.path.join(root, "docker/registry/v2/repositories/bench", name)
-        for d in [cdig] + [l[0] for l in layers]:
-            link(os.path.join(repo, "_layers/sha256", d[7:], "link"), d)
-            homes.setdefault(d, f"bench/{name}")
-        link(os.path.join(repo, "_manifests/revisions/sha256", mdig[7:], "link"), mdig)
-        link(os.path.join(repo, "_manifests/tags/1/current/link"), mdig)
-        link(os.path.join(repo, "_manifests/tags/1/index/sha256", mdig[7:], "link"), mdig)
+        children = []
+        for arch in (["amd64", "arm64"] if multi else ["amd64"]):
+            own = make_layer(root, mib(40), f"img-{i}-{arch}.bin")
+            mdig, msize, mt, parts = manifest_of(i, docker, [bases[i % 3], common, own], arch)
+            children.append({"mediaType": mt, "digest": mdig, "size": msize, "platform": {"architecture": arch, "os": "linux"}})
+            for d, size in parts + [(mdig, msize)]:
+                distinct[d] = size
+            total += msize + sum(size for _, size in parts)
+            for d, _ in parts:
+                link(os.path.join(repo, "_layers/sha256", d[7:], "link"), d)
+                homes.setdefault(d, f"bench/{name}")
+            link(os.path.join(repo, "_manifests/revisions/sha256", mdig[7:], "link"), mdig)
+        top = children[0]["digest"]
+        if multi:
+            imt = "application/vnd.docker.distribution.manifest.list.v2+json" if docker else "application/vnd.oci.image.index.v1+json"
+            top, isize = put_bytes(root, json.dumps({"schemaVersion": 2, "mediaType": imt, "manifests": children}).encode())
+            distinct[top] = isize
+            total += isize
+            link(os.path.join(repo, "_manifests/revisions/sha256", top[7:], "link"), top)
+        link(os.path.join(repo, "_manifests/tags/1/current/link"), top)
+        link(os.path.join(repo, "_manifests/tags/1/index/sha256", top[7:], "link"), top)
         names.append(f"bench/{name}:1")
     blobs = [[repo, d] for d, repo in homes.items()]
     print(json.dumps({"images": names, "distinct_bytes": sum(distinct.values()), "total_bytes": total, "blobs": blobs}))

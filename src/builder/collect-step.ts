@@ -152,7 +152,7 @@ export async function collectStep(ctx: StepContext, opts: CollectOptions, pinned
 
   // The registry tree never holds symlinks; `registry` itself being one is refused.
   await mkdir(await refuseSymlinks(registryDir, registryDir), { recursive: true });
-  const tree = new RegistryTreeSink(registryDir);
+  const tree = new RegistryTreeSink(registryDir, { linksInMemory: true });
   const blobs = await CollectedBlobs.load(ctx.store);
   // Blobs are reserved, not fetched, while the manifests are read; writeCollectLayer then
   // writes each once, straight into the layer (see collect/collect-layer.ts).

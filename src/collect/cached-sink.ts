@@ -74,6 +74,12 @@ export class CachedTreeSink implements DeferringSink {
       const digest = blobDigestOf(rel);
       files.push({ path: `registry/${rel.split(path.sep).join('/')}`, source: abs, size: st.size, ...(digest ? { digest } : {}) });
     }
+    for (const [abs, digest] of this.tree.memoryLinks) {
+      const rel = path.relative(registryDir, abs);
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const content = Buffer.from(digest);
+      files.push({ path: `registry/${rel.split(path.sep).join('/')}`, source: abs, size: content.length, content });
+    }
     const blobs: TreeBlob[] = [...this.tree.reserved.values()].map((desc) => {
       const fetch = this.fetches.get(desc.digest);
       return {

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
@@ -12,6 +12,7 @@ import { encodeTarHeader, TAR_END, tarPadding } from '../image/tar-header.js';
 import type { Descriptor } from '../image/types.js';
 import type { BlobFetch } from '../registry/copy.js';
 import type { BlobLocation, CollectedBlobs } from './collected-blobs.js';
+import { LayerHasher } from './layer-hasher.js';
 
 /** A file of the registry tree written on disk (links, manifests, blobs from image archives). */
 export interface TreeFile {
@@ -21,6 +22,8 @@ export interface TreeFile {
   readonly size: number;
   /** Its digest, when the file is a blob the tree verified (its path names it). */
   readonly digest?: Digest;
+  /** Its bytes, when they are in memory (a link file; `source` then only names it). */
+  readonly content?: Buffer;
 }
 
 /** A registry blob that goes straight into the layer: copied from a stored layer, or fetched. */
@@ -57,8 +60,11 @@ type Piece =
   | { readonly kind: 'small'; readonly file: TreeFile; readonly content?: Buffer }
   | { readonly kind: 'region'; readonly size: number; readonly fill: Fill };
 
-/** Writes a region's bytes at `at` of the layer file; returns the bytes it fetched. */
-type Fill = (fh: FileHandle, at: number) => Promise<number>;
+/**
+ * Writes a region's bytes at `at` of the layer file, verified (`hasher.verify`) when they are a
+ * blob's; returns the bytes it fetched.
+ */
+type Fill = (fh: FileHandle, at: number, hasher: LayerHasher) => Promise<number>;
 
 /**
  * Writes the COLLECT layer: an uncompressed tar of the registry tree whose entries have fixed
@@ -94,8 +100,8 @@ export async function writeCollectLayer(
   try {
     await fh.truncate(total);
     const regions = await writeStatic(fh, pieces);
-    const hasher = new FrontierHash(fh, total, regions.map((r) => r.at));
-    const hashed = hasher.run();
+    const hasher = new LayerHasher(tmp, total, regions.map((r) => r.at));
+    const hashed = hasher.digest();
     const limit = pLimit(Math.max(1, opts.concurrency));
     let fetchedBytes = 0;
     let failed = false;
@@ -103,7 +109,7 @@ export async function writeCollectLayer(
     const fills = regions.map((r, i) =>
       limit(async () => {
         if (failed) return;
-        const fetched = await r.fill(fh, r.at);
+        const fetched = await r.fill(fh, r.at, hasher);
         fetchedBytes += fetched;
         hasher.done(i);
       }),
@@ -112,7 +118,7 @@ export async function writeCollectLayer(
       await Promise.all(fills);
     } catch (err) {
       failed = true;
-      hasher.stop();
+      await hasher.stop();
       await Promise.allSettled([...fills, hashed]);
       throw err;
     }
@@ -177,7 +183,7 @@ async function layOut(input: CollectLayerInput, blobs: CollectedBlobs) {
     } else {
       // Link files: small, read now for the key and kept for the write.
       if (size > SMALL) throw new Error(`${e.file.source}: ${size} bytes where a registry link was expected`);
-      const content = await readExactly(e.file);
+      const content = e.file.content ?? (await readExactly(e.file));
       key.update(content);
       pieces.push({ kind: 'small', file: e.file, content });
     }
@@ -249,42 +255,47 @@ function fileFill(file: TreeFile): Fill {
 
 /** A blob's region: from the first location that holds it intact, else fetched. */
 function blobFill(blob: TreeBlob, locations: readonly BlobLocation[]): Fill {
-  return async (fh, at) => {
+  const { digest, size } = blob.desc;
+  const verify = async (hasher: LayerHasher, at: number, where: string) => {
+    const actual = await hasher.verify(at, size);
+    if (actual !== digest) throw new DigestMismatchError(digest, actual, size, size, where);
+  };
+  return async (fh, at, hasher) => {
     for (const loc of locations) {
       try {
-        await copyRange(loc, fh, at, blob.desc.digest);
+        await copyRange(loc, fh, at);
+        await verify(hasher, at, loc.file);
         return 0;
       } catch {
         // Missing, short or not matching its digest: the next place, or the registry.
       }
     }
-    if (blob.fetch === undefined) throw new Error(`blob ${blob.desc.digest} is neither in the store nor fetchable`);
-    await blob.fetch((data) => writeStream(data, fh, at, blob.desc));
-    return blob.desc.size;
+    if (blob.fetch === undefined) throw new Error(`blob ${digest} is neither in the store nor fetchable`);
+    // The stream is not hashed on this thread: the worker hashes the region once it is written,
+    // and a mismatch is retried by the fetch (the region rewritten) like a bad transfer.
+    await blob.fetch(async (data) => {
+      await writeStream(data, fh, at, blob.desc);
+      await verify(hasher, at, 'collect layer');
+    }, { verifyDigest: false });
+    return size;
   };
 }
 
 /**
- * Copies `loc` to `at` of `fh` in 1 MiB reads and positional writes; with `digest`, the bytes
- * must hash to it (a DigestMismatchError otherwise, the region then being rewritten by the
- * caller's next source).
+ * Copies `loc` to `at` of `fh` in 1 MiB reads and positional writes (a blob's bytes are then
+ * verified by the caller, in the layer).
  */
-async function copyRange(loc: BlobLocation, fh: FileHandle, at: number, digest?: Digest): Promise<void> {
+async function copyRange(loc: BlobLocation, fh: FileHandle, at: number): Promise<void> {
   const src = await open(loc.file, 'r');
   try {
-    const hash = digest !== undefined ? createHash('sha256') : undefined;
     const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(loc.size, 1)));
     for (let done = 0; done < loc.size; ) {
       const want = Math.min(buf.length, loc.size - done);
       const { bytesRead } = await src.read(buf, 0, want, loc.offset + done);
       if (bytesRead === 0) throw new Error(`${loc.file} ended before ${loc.size} bytes`);
-      const chunk = buf.subarray(0, bytesRead);
-      hash?.update(chunk);
-      await writeAll(fh, [chunk], at + done);
+      await writeAll(fh, [buf.subarray(0, bytesRead)], at + done);
       done += bytesRead;
     }
-    const actual = hash && (`sha256:${hash.digest('hex')}` as Digest);
-    if (digest !== undefined && actual !== digest) throw new DigestMismatchError(digest, actual ?? digest, loc.size, loc.size, loc.file);
   } finally {
     await src.close();
   }
@@ -293,25 +304,54 @@ async function copyRange(loc: BlobLocation, fh: FileHandle, at: number, digest?:
 /**
  * Writes a fetched blob's stream at `at` (chunks gathered into ~1 MiB positional writes). The
  * stream verifies itself and fails before its end on a mismatch; the size is checked here too.
+ * Read in flowing mode: chunks come one by one as received (an async iterator would read the
+ * stream's whole buffer at once, copying every byte into a new buffer).
  */
-async function writeStream(data: Readable, fh: FileHandle, at: number, desc: Descriptor): Promise<void> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let done = 0;
-  for await (const chunk of data as AsyncIterable<Buffer>) {
-    if (done + pendingBytes + chunk.length > desc.size) throw new DigestMismatchError(desc.digest, desc.digest, desc.size, done + pendingBytes + chunk.length, 'collect layer');
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= CHUNK) {
-      await writeAll(fh, pending, at + done);
+function writeStream(data: Readable, fh: FileHandle, at: number, desc: Descriptor): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let done = 0;
+    let writing: Promise<void> = Promise.resolve();
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      data.destroy();
+      // The region may still be written to: settle once the last write has.
+      writing.then(() => reject(err), () => reject(err));
+    };
+    const flush = () => {
+      const bufs = pending;
+      const pos = at + done;
       done += pendingBytes;
       pending = [];
       pendingBytes = 0;
-    }
-  }
-  if (pendingBytes > 0) await writeAll(fh, pending, at + done);
-  done += pendingBytes;
-  if (done !== desc.size) throw new DigestMismatchError(desc.digest, desc.digest, desc.size, done, 'collect layer');
+      writing = writing.then(() => writeAll(fh, bufs, pos));
+      return writing;
+    };
+    data.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      if (done + pendingBytes + chunk.length > desc.size) {
+        return fail(new DigestMismatchError(desc.digest, desc.digest, desc.size, done + pendingBytes + chunk.length, 'collect layer'));
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= CHUNK) {
+        data.pause();
+        flush().then(() => failed || data.resume(), fail);
+      }
+    });
+    data.once('error', fail);
+    data.once('end', () => {
+      if (failed) return;
+      if (pendingBytes > 0) flush();
+      writing.then(() => {
+        if (done !== desc.size) fail(new DigestMismatchError(desc.digest, desc.digest, desc.size, done, 'collect layer'));
+        else resolve();
+      }, fail);
+    });
+  });
 }
 
 /** `writev` at a position until every byte is written (a short write continues). */
@@ -331,59 +371,5 @@ async function writeAll(fh: FileHandle, bufs: Buffer[], at: number): Promise<voi
       }
     }
     rest = next;
-  }
-}
-
-/**
- * The layer's sha256, computed over the file in order while regions are still being filled: it
- * reads (from the page cache, just written) up to the first unfilled region, then waits.
- */
-class FrontierHash {
-  private readonly hash: Hash = createHash('sha256');
-  private readonly filled: boolean[];
-  private next = 0;
-  private wake: (() => void) | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly total: number,
-    private readonly starts: readonly number[],
-  ) {
-    this.filled = starts.map(() => false);
-  }
-
-  /** Region `i` is written and verified. */
-  done(i: number): void {
-    this.filled[i] = true;
-    this.wake?.();
-  }
-
-  /** Stops the hashing (a region failed). */
-  stop(): void {
-    this.stopped = true;
-    this.wake?.();
-  }
-
-  async run(): Promise<Digest> {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let hashed = 0;
-    for (;;) {
-      while (this.next < this.filled.length && this.filled[this.next]) this.next++;
-      const frontier = this.next < this.starts.length ? this.starts[this.next]! : this.total;
-      while (hashed < frontier) {
-        const { bytesRead } = await this.fh.read(buf, 0, Math.min(buf.length, frontier - hashed), hashed);
-        if (bytesRead === 0) throw new Error('the layer file ended early');
-        this.hash.update(buf.subarray(0, bytesRead));
-        hashed += bytesRead;
-      }
-      if (hashed >= this.total) return `sha256:${this.hash.digest('hex')}` as Digest;
-      if (this.stopped) throw new Error('layer hashing stopped');
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        if (this.stopped || this.filled[this.next]) resolve();
-      });
-      this.wake = undefined;
-    }
   }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { Readable } from 'node:stream';
+import { lstat, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { refuseSymlinks } from '../confined-path.js';
 import { UserError } from '../errors.js';
@@ -62,8 +62,22 @@ export class RegistryTreeSink implements ImageSink {
   readonly reserved = new Map<Digest, Descriptor>();
   /** Directories under the tree known to be real directories reached through no symlink. */
   private readonly safeDirs = new Set<string>();
+  /**
+   * With `linksInMemory`: the link files this sink made (absolute path → the digest it holds),
+   * kept here instead of written (the COLLECT layer takes them from here; see cached-sink.ts).
+   */
+  readonly memoryLinks = new Map<string, Digest>();
+  private tmpMade = false;
 
-  constructor(readonly registryDir: string) {
+  /**
+   * `linksInMemory`: keep new link files in {@link memoryLinks} instead of writing them (each
+   * is a file in a directory of its own: writing, reading back and removing them was most of
+   * the file system work of collecting an image). The tree on disk then lacks them.
+   */
+  constructor(
+    readonly registryDir: string,
+    private readonly options: { readonly linksInMemory?: boolean } = {},
+  ) {
     this.tmpDir = join(registryDir, '.incoming');
   }
 
@@ -89,16 +103,37 @@ export class RegistryTreeSink implements ImageSink {
    * the build's own work dir, and only what the base image put there can hold a symlink.
    */
   async at(path: string): Promise<string> {
-    let from = dirname(path);
-    while (from.length > this.registryDir.length && !this.safeDirs.has(from)) from = dirname(from);
-    if (!this.safeDirs.has(from)) return refuseSymlinks(this.registryDir, path);
-    await refuseSymlinks(from, path, relative(dirname(this.registryDir), from));
+    const rel = relative(this.registryDir, path);
+    if (rel.startsWith('..') || isAbsolute(rel)) return refuseSymlinks(this.registryDir, path);
+    // The components not known to be safe, from the top: each real directory found is
+    // remembered, so every directory of the tree is looked at once per build.
+    const chain: string[] = [];
+    for (let d = path; !this.safeDirs.has(d); d = dirname(d)) {
+      chain.push(d);
+      if (d.length <= this.registryDir.length) break;
+    }
+    for (const p of chain.reverse()) {
+      const st = await lstat(p).catch((err: unknown) => {
+        const code = (err as { code?: unknown }).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw err;
+      });
+      if (st === undefined) break; // nothing below a missing component exists either
+      // refuseSymlinks names the symlink in its PathEscapeError.
+      if (st.isSymbolicLink()) return refuseSymlinks(this.registryDir, path);
+      if (st.isDirectory()) this.safeDirs.add(p);
+    }
     return path;
   }
 
   /** Writes a link file and records it. */
   private async link(path: string, digest: Digest): Promise<void> {
+    if (this.memoryLinks.get(path) === digest) return;
     if ((await readFile(path, 'utf8').catch(() => undefined))?.trim() === digest) return;
+    if (this.options.linksInMemory) {
+      this.memoryLinks.set(path, digest);
+      return;
+    }
     await this.makeDir(dirname(path));
     await writeLink(path, digest);
     this.noteWritten(path);
@@ -139,8 +174,15 @@ export class RegistryTreeSink implements ImageSink {
     }
   }
 
-  private async writeBlob(expected: Descriptor, data: Readable): Promise<void> {
+  /** The temp folder, made once (until {@link close}); not a part of the tree. */
+  private async makeTmpDir(): Promise<void> {
+    if (this.tmpMade) return;
     await mkdir(await this.at(this.tmpDir), { recursive: true });
+    this.tmpMade = true;
+  }
+
+  private async writeBlob(expected: Descriptor, data: Readable): Promise<void> {
+    await this.makeTmpDir();
     const tmp = join(this.tmpDir, `${expected.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
     const check = new DigestingStream(expected.size);
     const out = createWriteStream(tmp);
@@ -195,16 +237,30 @@ export class RegistryTreeSink implements ImageSink {
   /** True when `repository` (any spelling {@link treeRepository} accepts) holds the manifest. */
   async hasManifest(repository: string, digest: Digest): Promise<boolean> {
     const path = revisionLinkPath(this.registryDir, treeRepository(repository), digest);
-    return (await readLink(this.registryDir, path)) === digest && (await this.hasBlob(digest));
+    const link = this.memoryLinks.get(path) ?? (await readLink(this.registryDir, path));
+    return link === digest && (await this.hasBlob(digest));
   }
 
   /** Removes the temp folder if nothing is in flight (call when all puts are done). */
   async close(): Promise<void> {
+    this.tmpMade = false;
     await rmdir(this.tmpDir).catch(() => undefined);
   }
 
+  /** Stores bytes already checked against `desc` (a manifest): written whole, then renamed into place. */
   private async writeBytes(desc: Descriptor, bytes: Uint8Array): Promise<void> {
-    await this.putBlob(desc, Readable.from([Buffer.from(bytes)]));
+    const dest = await this.at(blobDataPath(this.registryDir, desc.digest));
+    await this.makeTmpDir();
+    const tmp = join(this.tmpDir, `${desc.digest.slice(7, 19)}-${randomBytes(6).toString('hex')}`);
+    try {
+      await writeFile(tmp, bytes, { flag: 'wx' });
+      await this.makeDir(dirname(dest));
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    this.noteWritten(dest);
   }
 
   /** Gathers the `_layers` and revision links a manifest needs, refusing anything missing. */

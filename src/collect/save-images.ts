@@ -12,6 +12,9 @@ import { nullReporter, type Reporter } from '../report/events.js';
 import { UserError } from '../errors.js';
 import type { DetectedImage } from './index.js';
 
+/** Images whose manifests are read at once when the sink defers blobs (fetched later). */
+const MANIFEST_CONCURRENCY = 16;
+
 /** Options of {@link saveImages}. */
 export interface SaveImagesOptions {
   readonly platforms: readonly Platform[] | 'all';
@@ -59,7 +62,11 @@ export async function saveImages(
   opts: SaveImagesOptions,
 ): Promise<SaveImagesResult> {
   const reporter = opts.reporter ?? nullReporter;
-  const limit = pLimit(opts.concurrency ?? 4);
+  // A deferring sink takes no blob bytes here, only manifests and configs: those small reads
+  // are what the images wait on, so more images go at once (the client still bounds requests
+  // per registry); the blobs are fetched later, `concurrency` at a time.
+  const concurrency = opts.concurrency ?? 4;
+  const limit = pLimit(isDeferring(sink) ? Math.max(concurrency, MANIFEST_CONCURRENCY) : concurrency);
   const saved: CollectedImage[] = [];
   const skipped: SaveImagesResult['skipped'][number][] = [];
   const failures: Error[] = [];
@@ -166,9 +173,9 @@ function readThrough(client: RegistryClient, sink: ImageSink, served: Set<Digest
   if (typeof (sink as Partial<LocalBlobs>).openLocal !== 'function') return client;
   const local = sink as ImageSink & LocalBlobs;
   const wrapped = Object.create(client) as RegistryClient;
-  wrapped.openBlob = async (domain, repo, desc, onBytes) => {
+  wrapped.openBlob = async (domain, repo, desc, onBytes, options) => {
     const found = await local.openLocal(desc.digest);
-    if (found === undefined) return client.openBlob(domain, repo, desc, onBytes);
+    if (found === undefined) return client.openBlob(domain, repo, desc, onBytes, options);
     served.add(desc.digest);
     return found;
   };

@@ -16,6 +16,16 @@ export interface BlobContext {
   rememberBlob(domain: string, repo: string, digest: Digest): void;
 }
 
+/** Options of {@link openVerifiedBlob}. */
+export interface BlobReadOptions {
+  /**
+   * False: do not hash the bytes (default true). For a consumer that writes the bytes somewhere
+   * and hashes them there itself (the COLLECT layer's hash worker), throwing DigestMismatchError
+   * (which the pull retries) before it trusts them; sizes are checked either way.
+   */
+  readonly verifyDigest?: boolean;
+}
+
 /**
  * Opens `desc` from `repo` as a stream checked while it flows. The first request is made before
  * this resolves, so a missing blob or a refused credential rejects here; later failures come as
@@ -26,6 +36,10 @@ export interface BlobContext {
  * The headers must come within the transport's deadline, and the body must keep its low-speed
  * rule (time the consumer holds a chunk does not count); a body that does not fails with a
  * `timeout` RegistryError, not resumed: the limit is the user's patience.
+ *
+ * With `verifyDigest: false` the bytes are not hashed here (the size is still enforced): the
+ * caller has promised to hash what it received itself, off this thread, and to throw a
+ * DigestMismatchError on a mismatch before it trusts them (see {@link BlobReadOptions}).
  */
 export async function openVerifiedBlob(
   ctx: BlobContext,
@@ -33,6 +47,7 @@ export async function openVerifiedBlob(
   repo: string,
   desc: Descriptor,
   onBytes?: (n: number) => void,
+  options: BlobReadOptions = {},
 ): Promise<Readable> {
   const what = `blob ${desc.digest} in ${repo}`;
   const where = `${domain}/${repo}@${desc.digest}`;
@@ -61,7 +76,7 @@ export async function openVerifiedBlob(
   };
 
   let current = await fetchFrom(0);
-  const hash = createHash('sha256');
+  const hash = options.verifyDigest === false ? undefined : createHash('sha256');
   let offset = 0;
 
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -89,7 +104,7 @@ export async function openVerifiedBlob(
             if (offset + chunk.length > desc.size) {
               throw new DigestMismatchError(desc.digest, desc.digest, desc.size, offset + chunk.length, where);
             }
-            hash.update(chunk);
+            hash?.update(chunk);
             offset += chunk.length;
             onBytes?.(chunk.length);
             guard.pause();
@@ -114,11 +129,11 @@ export async function openVerifiedBlob(
         resumes++;
         current = await fetchFrom(offset);
       }
-      const actual = `sha256:${hash.digest('hex')}` as Digest;
+      const actual = hash === undefined ? desc.digest : (`sha256:${hash.digest('hex')}` as Digest);
       if (offset !== desc.size || actual !== desc.digest) {
         throw new DigestMismatchError(desc.digest, actual, desc.size, offset, where);
       }
-      ctx.rememberBlob(domain, repo, desc.digest);
+      if (hash !== undefined) ctx.rememberBlob(domain, repo, desc.digest);
     } finally {
       if (!current.res.body.destroyed) current.res.body.destroy();
     }

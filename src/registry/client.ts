@@ -5,7 +5,7 @@ import { type Reference, formatReference } from '../image/reference.js';
 import type { Descriptor } from '../image/types.js';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { type AuthedRequest, Authenticator, type CredentialLookup } from './auth.js';
-import { openVerifiedBlob } from './blob-read.js';
+import { type BlobReadOptions, openVerifiedBlob } from './blob-read.js';
 import { type PushBlobOptions, type PushBlobResult, pushBlob } from './blob-upload.js';
 import { type AuthFileOptions, readCredential } from './docker-config.js';
 import { RegistryError, redactUrl } from './errors.js';
@@ -174,8 +174,8 @@ export class RegistryClient {
    * (before 'end') when the bytes do not match `desc`, and resumes with a Range request after a
    * connection drop mid-blob.
    */
-  openBlob(domain: string, repo: string, desc: Descriptor, onBytes?: (n: number) => void): Promise<Readable> {
-    return openVerifiedBlob(this, domain, repo, desc, onBytes);
+  openBlob(domain: string, repo: string, desc: Descriptor, onBytes?: (n: number) => void, options?: BlobReadOptions): Promise<Readable> {
+    return openVerifiedBlob(this, domain, repo, desc, onBytes, options);
   }
 
   /** Uploads a blob unless the repository has it; mounts it from `mountFrom` or a known home first. */

@@ -5,6 +5,7 @@ import { type Digest, digestOf } from '../image/digest.js';
 import { type Reference, formatReference } from '../image/reference.js';
 import type { Descriptor, Manifest, Platform } from '../image/types.js';
 import { type Reporter, nullReporter } from '../report/events.js';
+import type { BlobReadOptions } from './blob-read.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { parseManifest, manifestBlobs } from './manifest.js';
@@ -152,9 +153,11 @@ async function fetchChild(client: RegistryClient, ref: Reference, desc: Descript
 /**
  * Fetches a blob of `ref`'s repository into `consume`, which must settle only once the stream
  * has ended (the stream fails before its end when the bytes do not match `blob`). A bad or cut
- * transfer is retried from the start: `consume` is called again with a new stream.
+ * transfer is retried from the start: `consume` is called again with a new stream. With
+ * `{ verifyDigest: false }` the stream does not hash (see `BlobReadOptions`): `consume` must
+ * then hash what it got and throw a DigestMismatchError on a mismatch (retried the same way).
  */
-export type BlobFetch = (consume: (data: Readable) => Promise<void>) => Promise<void>;
+export type BlobFetch = (consume: (data: Readable) => Promise<void>, options?: BlobReadOptions) => Promise<void>;
 
 /**
  * A sink that takes a blob later: instead of a stream now, it gets a {@link BlobFetch} to call
@@ -184,7 +187,7 @@ async function copyBlob(
     reporter.emit({ type: 'log', level: 'debug', text: `${blob.digest}: already present` });
     return 0;
   }
-  const fetch: BlobFetch = (consume) => fetchBlob(client, ref, blob, consume, reporter);
+  const fetch: BlobFetch = (consume, opts) => fetchBlob(client, ref, blob, consume, reporter, opts);
   if (isDeferring(sink)) {
     await sink.deferBlob(blob, fetch);
     return 0;
@@ -200,12 +203,13 @@ async function fetchBlob(
   blob: Descriptor,
   consume: (data: Readable) => Promise<void>,
   reporter: Reporter,
+  options?: BlobReadOptions,
 ): Promise<void> {
   const attempts = client.transport.retries + 1;
   for (let attempt = 1; ; attempt++) {
     const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
     try {
-      const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add);
+      const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add, options);
       await consume(stream);
       progress.done();
       return;

@@ -160,3 +160,31 @@ test('a blob damaged in a stored COLLECT layer is not copied from it: the next b
   await build(clean, ['--platform', 'linux/amd64', '-t', 'd:2', ctx]);
   assert.equal(await collectLayer(root, 'docker.io/library/d:2'), await collectLayer(clean, 'docker.io/library/d:2'));
 });
+
+// Without --timestamp each build's config carries its own time, so a rebuild adds that image's
+// config and manifest; the COLLECT layer (every collected byte) must not be written again.
+test('a --no-cache rebuild without --timestamp fetches no blob and adds no layer: only the new config and manifest', async (t) => {
+  if (!requireTools(t)) return;
+  const up = await startUpstream(t);
+  const { refs } = await pushSet(up);
+  const ctx = await tempDir(t, 'rebuild-nots-ctx-');
+  await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY imageList manifests/imageList\n', imageList: `${refs.join('\n')}\n` });
+  const root = await tempDir(t, 'rebuild-nots-root-');
+  await build(root, ['--platform', 'linux/amd64', '-t', 'nt:1', ctx]);
+  const layer = await collectLayer(root, 'docker.io/library/nt:1');
+  let before = await storeState(root);
+  for (let i = 1; i <= 2; i++) {
+    up.reset();
+    await build(root, ['--platform', 'linux/amd64', '--no-cache', '-t', 'nt:1', ctx]);
+    assert.deepEqual(up.blobGets(), [], `rebuild ${i} fetched blobs`);
+    assert.equal(await collectLayer(root, 'docker.io/library/nt:1'), layer);
+    const after = await storeState(root);
+    const added = after.blobs.filter((b) => !before.blobs.includes(b));
+    assert.ok(added.length <= 2, `rebuild ${i} added ${added.length} blobs: ${added.join(', ')}`);
+    for (const b of added) {
+      const size = (await stat(path.join(root, 'blobs', 'sha256', b))).size;
+      assert.ok(size < 64 * 1024, `rebuild ${i} wrote a ${size}-byte blob ${b} (a layer?)`);
+    }
+    before = after;
+  }
+});
