@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { setMaxListeners } from 'node:events';
 import { Command, CommanderError } from 'commander';
 import { describeError, InternalError, UsageError, UserError } from '../errors.js';
