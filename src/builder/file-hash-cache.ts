@@ -153,7 +153,11 @@ export class FileHashCache {
       }
     };
     // Caught now (an unawaited rejection would end the process), thrown by save().
-    this.writes.push(write().catch((err: unknown) => void (this.failed ??= err)));
+    this.writes.push(
+      write().catch((err: unknown) => {
+        this.failed ??= err;
+      }),
+    );
   }
 
   private fileOf(dir: string): string {
