@@ -31,6 +31,15 @@ export async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, env
     if (hit.layer) await landed(env, hit.layer.descriptor);
     return { layer: hit.layer && { descriptor: hit.layer.descriptor, diffId: hit.layer.diffId }, created: env.fixed ?? hit.created, cached: true, key };
   };
+  const hashedBefore = hashes.hashedFiles;
+  const bytesBefore = hashes.hashedBytes;
+  const hashedNote = (): void =>
+    env.reporter.emit({
+      type: 'log',
+      id: env.id,
+      level: 'debug',
+      text: `COPY read ${hashes.hashedFiles - hashedBefore} files (${hashes.hashedBytes - bytesBefore} bytes) to hash them; the others' hashes were remembered`,
+    });
   const nothing = (): UserError => new UserError(`${step.location.file}:${step.location.startLine}: COPY found nothing to copy`);
   try {
     if (!opts.noCache) {
@@ -39,7 +48,10 @@ export async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, env
       if (known.digest) {
         const key = keyOf(known.digest);
         const hit = await env.cache.get(key);
-        if (hit) return await reuse(key, hit);
+        if (hit) {
+          hashedNote();
+          return await reuse(key, hit);
+        }
       }
     } else if (prepared.items().next().done) {
       throw nothing();
@@ -70,6 +82,7 @@ export async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, env
         digest.add(e, sha);
       },
     });
+    hashedNote();
     const key = keyOf(digest.digest());
     const hit = opts.noCache ? undefined : await env.cache.get(key);
     // Same content under new timestamps: keep the cached layer, so later steps stay cached.
