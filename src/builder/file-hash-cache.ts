@@ -6,14 +6,20 @@ import path from 'node:path';
 import { tempName } from '../image/atomic-file.js';
 import { FILE_MODE, makeDirs } from '../image/fs-modes.js';
 
-/** What is remembered of one file: [size, mtimeNs, ctimeNs, ino, sha256 hex]. */
-type Row = [number, string, string, string, string];
+/**
+ * What is remembered of one file, as stored: `size\tmtimeNs\tctimeNs\tino\tsha256hex`. Kept as
+ * the line's text (no parse of its fields): a lookup compares it with the stat's own text.
+ */
+type Row = string;
 
 interface DirRecord {
   readonly dir: string;
   readonly files: Map<string, Row>;
   dirty: boolean;
 }
+
+/** First line of a directory's record file; the second holds the directory (JSON). */
+const MAGIC = 'sealer-file-hashes 1';
 
 /** How many directories' records are kept in memory at once; a walk visits one at a time. */
 const OPEN_DIRS = 16;
@@ -26,9 +32,9 @@ const RACY_NS = 20_000_000n;
 
 /**
  * Content hashes of build-context files, remembered on disk by (size, mtime, ctime, inode) the
- * way git's index does, so an unchanged rebuild reads no file content at all. One small JSON file
- * per context directory, under the store's cache (`file-hashes/<sha256 of the dir>.json`), read
- * when the walk reaches that directory and written back (temp file + rename) when it changed:
+ * way git's index does, so an unchanged rebuild reads no file content at all. One small text file
+ * per context directory, under the store's cache (`file-hashes/<sha256 of the dir>.txt`, a line a
+ * file), read when the walk reaches that directory and written back (temp file + rename) when it changed:
  * memory holds a few directories, never the whole context. Concurrent builds may each rewrite a
  * directory's file; the last writer wins, which only costs a re-hash.
  */
@@ -62,8 +68,8 @@ export class FileHashCache {
   peek(abs: string, st: BigIntStats): string | undefined {
     const row = this.record(path.dirname(abs)).files.get(path.basename(abs));
     if (!row) return undefined;
-    const same = row[0] === Number(st.size) && row[1] === String(st.mtimeNs) && row[2] === String(st.ctimeNs) && row[3] === String(st.ino);
-    return same ? row[4] : undefined;
+    const key = statKey(st);
+    return row.length === key.length + 64 && row.startsWith(key) ? row.slice(key.length) : undefined;
   }
 
   /** Remembers a hash computed elsewhere (while the file was streamed into a layer). */
@@ -72,7 +78,7 @@ export class FileHashCache {
     this.hashedBytes += Number(st.size);
     if (st.ctimeNs >= this.notBefore) return;
     const rec = this.record(path.dirname(abs));
-    rec.files.set(path.basename(abs), [Number(st.size), String(st.mtimeNs), String(st.ctimeNs), String(st.ino), sha256]);
+    rec.files.set(path.basename(abs), statKey(st) + sha256);
     rec.dirty = true;
   }
 
@@ -125,20 +131,30 @@ export class FileHashCache {
   }
 
   private read(dir: string): Map<string, Row> {
+    const files = new Map<string, Row>();
+    let text: string;
     try {
-      const parsed = JSON.parse(readFileSync(this.fileOf(dir), 'utf8')) as { dir?: string; files?: Record<string, Row> };
-      if (parsed.dir === dir && parsed.files) return new Map(Object.entries(parsed.files));
+      text = readFileSync(this.fileOf(dir), 'utf8');
     } catch {
-      // absent or unreadable (a torn write): start empty, which only costs a re-hash
+      return files; // absent: start empty
     }
-    return new Map();
+    const lines = text.split('\n');
+    // A torn or foreign file (no final newline, other header) reads as empty: only a re-hash.
+    if (lines[0] !== MAGIC || lines[1] !== JSON.stringify(dir) || lines.at(-1) !== '') return files;
+    for (let i = 2; i < lines.length - 1; i++) {
+      const line = lines[i]!;
+      const tab = line.indexOf('\t');
+      if (tab > 0) files.set(unescapeName(line.slice(0, tab)), line.slice(tab + 1));
+    }
+    return files;
   }
 
   private writeBack(rec: DirRecord): void {
     if (!rec.dirty) return;
     rec.dirty = false;
     const file = this.fileOf(rec.dir);
-    const body = JSON.stringify({ dir: rec.dir, files: Object.fromEntries(rec.files) });
+    let body = `${MAGIC}\n${JSON.stringify(rec.dir)}\n`;
+    for (const [name, row] of rec.files) body += `${escapeName(name)}\t${row}\n`;
     // No fsync: a torn file after a crash reads as empty, and costs only a re-hash.
     const write = async (): Promise<void> => {
       await makeDirs(path.dirname(file));
@@ -162,6 +178,19 @@ export class FileHashCache {
 
   private fileOf(dir: string): string {
     const h = createHash('sha256').update(dir).digest('hex');
-    return path.join(this.dir, h.slice(0, 2), `${h}.json`);
+    return path.join(this.dir, h.slice(0, 2), `${h}.txt`);
   }
+}
+
+function statKey(st: BigIntStats): string {
+  return `${st.size}\t${st.mtimeNs}\t${st.ctimeNs}\t${st.ino}\t`;
+}
+
+/** File names may hold tabs and newlines: escaped, with the backslash itself. */
+function escapeName(name: string): string {
+  return /[\\\t\n]/.test(name) ? name.replace(/[\\\t\n]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\\\')) : name;
+}
+
+function unescapeName(field: string): string {
+  return field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : field;
 }

@@ -25,7 +25,7 @@ test('the file-hash cache is on disk: a new process (a new instance) answers wit
   const sha = first.hashSync(file, await lstat(file, { bigint: true }));
   assert.equal(first.hashedFiles, 1);
   await first.save();
-  assert.ok((await readdir(cache, { recursive: true })).some((f) => f.endsWith('.json')), 'a record file under the cache dir');
+  assert.ok((await readdir(cache, { recursive: true })).some((f) => f.endsWith('.txt')), 'a record file under the cache dir');
 
   const second = await FileHashCache.load(cache, tmp, LATER());
   assert.equal(second.peek(file, await lstat(file, { bigint: true })), sha);
@@ -73,4 +73,18 @@ test('the old single-file cache is removed when the cache opens', async (t) => {
   await writeFile(old, '{}');
   await FileHashCache.load(cache, tmp);
   await assert.rejects(stat(old), { code: 'ENOENT' });
+});
+
+test('names with a tab, a newline or a backslash are remembered as themselves', async (t) => {
+  const { ctx, cache, tmp } = await setup(t);
+  const names = ['tab\there', 'new\nline', 'back\\slash', 'back\\t'];
+  const first = await FileHashCache.load(cache, tmp, LATER());
+  const shas = new Map<string, string>();
+  for (const [i, n] of names.entries()) {
+    await writeFile(path.join(ctx, n), `content ${i}`);
+    shas.set(n, first.hashSync(path.join(ctx, n), await lstat(path.join(ctx, n), { bigint: true })));
+  }
+  await first.save();
+  const second = await FileHashCache.load(cache, tmp, LATER());
+  for (const n of names) assert.equal(second.peek(path.join(ctx, n), await lstat(path.join(ctx, n), { bigint: true })), shas.get(n), n);
 });
