@@ -13,6 +13,8 @@
 #   BENCH_PROFILE   1 to run the gzip build under `node --cpu-prof`; the profile is copied to
 #                   .tmp/bench-profiles/ (default 0)
 #   BENCH_KEEP      1 to keep the temp dir (default 0)
+#   BENCH_GROWTH    1 to also build contexts of many small files (BENCH_GROWTH_FILES, default
+#                   "27000 200000") and print how time and peak RSS grow with the file count
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -198,6 +200,28 @@ else
 fi
 rm -rf "$work/store-none"
 
+# 5. Growth (BENCH_GROWTH=1): contexts of only small files (256 B-4 KiB), a build and its no-op
+#    rebuild each, to see how time and peak RSS grow with the file count.
+growth_rows=()
+if [[ ${BENCH_GROWTH:-0} == 1 ]]; then
+  for n in ${BENCH_GROWTH_FILES:-27000 200000}; do
+    g=$work/growth-$n
+    mkdir -p "$g"
+    log "generating $n small files"
+    g_summary=$(python3 "$repo/bench/gen-build-context.py" "$g" 0 "$seed" "$n")
+    printf 'FROM scratch\nCOPY data data\n' >"$g/Kubefile"
+    sync
+    log "sealer build of $n files"
+    timed "growth-$n" node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
+    b_secs=$t_secs b_rss=$t_rss_mib b_rc=$t_rc
+    timed "growth-$n-noop" node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
+    cached=$(grep -c '^STEP .*(CACHED)' "$work/growth-$n-noop.err" || true)
+    [[ $b_rc == 0 && $t_rc == 0 ]] || b_secs=FAILED
+    growth_rows+=("$n"$'\x1f'"$g_summary"$'\x1f'"$b_secs"$'\x1f'"$b_rss"$'\x1f'"$t_secs"$'\x1f'"$t_rss_mib"$'\x1f'"$cached")
+    rm -rf "$g" "$work/store-growth-$n"
+  done
+fi
+
 # --- report -----------------------------------------------------------------------------------
 ref_secs= ref_rss= ref_name=
 for r in "${rows[@]}"; do
@@ -231,7 +255,26 @@ for r in "${rows[@]}"; do
 done
 echo
 echo "check: $check"
-echo "no-op rebuild: sealer ${noop_secs} s ($noop_note)"
+echo "no-op rebuild: sealer ${noop_secs} s ($noop_note); target < 0.3 s; \`sealer --version\` alone: $(/usr/bin/time -f %e node "$sealer_js" --version 2>&1 >/dev/null | tail -1) s"
+
+if ((${#growth_rows[@]} > 0)); then
+  echo
+  echo "growth: sealer build (gzip) and its no-op rebuild, contexts of small files only"
+  gfmt='%-8s %-30s %9s %9s %9s %9s %7s\n'
+  # shellcheck disable=SC2059
+  printf "$gfmt" files context "build s" "RSS MiB" "no-op s" "RSS MiB" cached
+  for r in "${growth_rows[@]}"; do
+    IFS=$'\x1f' read -r n summary bs brss ns nrss c <<<"$r"
+    # shellcheck disable=SC2059
+    printf "$gfmt" "$n" "$summary" "$bs" "$brss" "$ns" "$nrss" "$c"
+  done
+  IFS=$'\x1f' read -r n0 _ bs0 brss0 ns0 _ _ <<<"${growth_rows[0]}"
+  IFS=$'\x1f' read -r n1 _ bs1 brss1 ns1 _ _ <<<"${growth_rows[-1]}"
+  if [[ $n0 != "$n1" && $bs0 != FAILED && $bs1 != FAILED ]]; then
+    awk -v n0="$n0" -v n1="$n1" -v b0="$bs0" -v b1="$bs1" -v r0="$brss0" -v r1="$brss1" -v z0="$ns0" -v z1="$ns1" 'BEGIN {
+      printf "growth %s -> %s files (x%.1f): build time x%.2f, build peak RSS x%.2f (%+d MiB), no-op time x%.2f; linear or better: time ratio <= file ratio, RSS flat\n", n0, n1, n1 / n0, b1 / b0, r1 / r0, r1 - r0, z1 / z0 }'
+  fi
+fi
 
 if [[ ${BENCH_PROFILE:-0} == 1 && -d $work/prof ]]; then
   mkdir -p "$repo/.tmp/bench-profiles"

@@ -2,13 +2,16 @@
 """Writes the build context of bench/build-copy.sh: OUT/data with SIZE_MB MiB in total.
 
     gen-build-context.py OUT SIZE_MB SEED
+    gen-build-context.py OUT 0 SEED FILES    # FILES small files only (the growth mode)
 
 About 400/1024 of the bytes are small text-like files (1-64 KiB, sizes log-uniform, so most are
 small: ~27,000 files at 1 GiB), 100 files a directory; the rest is three equal large files:
   large/random.bin    incompressible (seeded PRNG bytes)
   large/text.log      text-like, compresses about 3:1 (slices of a word corpus)
   large/lowentropy.dat  binary with 4 bits of entropy a byte, compresses about 2:1
-The same SIZE_MB and SEED give the same bytes, so runs compare. Prints one summary line.
+With FILES, the context is FILES text-like files of 256 B-4 KiB (log-uniform, ~1.4 KiB on average),
+100 a directory, and nothing else: the file count grows, not the bytes a file.
+The same arguments give the same bytes, so runs compare. Prints one summary line.
 """
 import os
 import random
@@ -39,9 +42,13 @@ def corpus(rng: random.Random, size: int) -> bytes:
 
 def main() -> None:
     out, size_mb, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    files = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     rng = random.Random(seed)
     text = corpus(rng, 8 * MiB)
     data = os.path.join(out, 'data')
+    if files:
+        many_files(data, files, seed, rng, text)
+        return
 
     small_total = size_mb * MiB * 400 // 1024
     large_each = (size_mb * MiB - small_total) // 3
@@ -86,6 +93,21 @@ def main() -> None:
 
     total = written + 3 * large_each
     print(f'{n} small files ({written / MiB:.0f} MiB) + 3 large files ({large_each / MiB:.0f} MiB each) = {total / MiB:.0f} MiB')
+
+
+def many_files(data: str, count: int, seed: int, rng: random.Random, text: bytes) -> None:
+    written = 0
+    for n in range(count):
+        size = int(256 * 16 ** rng.random())
+        d = os.path.join(data, 'small', f'd{n // 1000:04d}', f's{(n // 100) % 10}')
+        if n % 100 == 0:
+            os.makedirs(d, exist_ok=True)
+        header = f'# file {n} of the sealer build-copy growth benchmark, seed {seed}\n'.encode()
+        off = rng.randrange(0, len(text) - size)
+        with open(os.path.join(d, f'f{n:06d}.txt'), 'wb') as f:
+            f.write((header + text[off:off + size])[:size])
+        written += size
+    print(f'{count} small files ({written / MiB:.0f} MiB)')
 
 
 if __name__ == '__main__':

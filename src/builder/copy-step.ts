@@ -6,8 +6,8 @@ import { UserError } from '../errors.js';
 import { tempName } from '../image/atomic-file.js';
 import type { SourceRange } from '../kubefile/instructions.js';
 import type { LayerEntry } from '../rootfs/entry.js';
-import { entryFromDisk, walk } from '../rootfs/walk.js';
-import { resolveSources } from './copy-sources.js';
+import { entryFromDisk, entryFromDiskSync, walkInTarOrder } from '../rootfs/walk.js';
+import { type ResolvedSource, resolveSources } from './copy-sources.js';
 import { fetchUrl } from './fetch-url.js';
 import type { FileHashCache } from './file-hash-cache.js';
 
@@ -17,22 +17,26 @@ export const ROOTFS_DIRS = ['bin', 'cri', 'etc', 'images', 'charts', 'manifests'
 export interface CopyContext {
   readonly contextDir: string;
   readonly tmpDir: string;
-  readonly hashes: FileHashCache;
   /** True when `dest` is a directory in the rootfs built so far. */
   readonly isDirInRootfs: (dest: string) => Promise<boolean>;
   readonly signal?: AbortSignal;
 }
 
-/**
- * The entries a COPY adds, and the digest of everything they read (the cache key input): known
- * at once when every file's hash is remembered, else computed from the hashes taken while the
- * layer is written, so a first build reads each file once.
- */
+/** One entry a COPY adds, with the lstat of its source when it is a file from disk. */
+export interface CopyItem {
+  readonly entry: LayerEntry;
+  readonly stats?: BigIntStats;
+}
+
+/** What a COPY will add, as a stream that can be walked more than once. */
 export interface PreparedCopy {
-  readonly entries: LayerEntry[];
-  readonly knownDigest: string | undefined;
-  /** The content digest from file hashes (abs path → sha256 hex) seen while writing the layer. */
-  readonly digestFromLayer: (seen: ReadonlyMap<string, string>) => string;
+  /**
+   * The entries in tar order (byte-wise by path), produced as the context is walked: never the
+   * whole list in memory. Each call walks the context again.
+   */
+  readonly items: () => Generator<CopyItem>;
+  /** Where downloaded URL sources are (their hashes are not remembered). */
+  readonly downloadDir: string | undefined;
   /** Removes downloaded URL sources; call once the layer is written. */
   readonly cleanup: () => Promise<void>;
 }
@@ -41,7 +45,8 @@ export interface PreparedCopy {
  * Works out what `COPY sources... dest` puts in the layer, with docker's rules: a directory
  * source copies its contents; the destination is a directory when it ends in `/`, when there
  * are several sources, when it is a rootfs directory (`manifests`, `charts`, ...) or already a
- * directory; otherwise a single file is copied (and renamed) to it.
+ * directory; otherwise a single file is copied (and renamed) to it. When sources overlap, the
+ * later one's entry wins.
  */
 export async function prepareCopy(
   sources: readonly string[],
@@ -69,51 +74,125 @@ export async function prepareCopy(
     const many = resolved.length > 1 || sources.some((s) => /[*?[]/.test(s));
     const destIsDir =
       destWord.endsWith('/') || dest === '' || many || ROOTFS_DIRS.includes(dest) || resolved.every((r) => r.isDir) || (await ctx.isDirInRootfs(dest));
-    const entries = new Map<string, LayerEntry>();
-    const stats = new Map<string, BigIntStats>();
-    for (const dir of parentsOf(dest, destIsDir)) entries.set(dir, { kind: 'dir', path: dir, mode: 0o40755, mtimeMs: 0 });
+    const singles: CopyItem[][] = [];
     for (const src of resolved) {
-      if (src.isDir) {
-        // walk never follows a symlink: one inside the copied tree is copied as a link.
-        for (const e of await walk(src.abs)) {
-          const p = join(dest, e.rel);
-          const entry = await entryFromDisk(p, e.abs, e.stats);
-          if (!entry) throw unsupported(loc, src.rel, e.rel, e.stats);
-          entries.set(p, entry);
-          if (entry.kind === 'file') stats.set(e.abs, e.stats);
-        }
-      } else {
-        const p = destIsDir ? join(dest, src.baseName) : dest;
-        const st = await stat(src.abs, { bigint: true });
-        const entry = await entryFromDisk(p, src.abs, st);
-        if (!entry) throw unsupported(loc, src.rel, '', st);
-        entries.set(p, entry);
-        if (entry.kind === 'file') stats.set(src.abs, st);
-      }
+      if (src.isDir) continue;
+      const p = destIsDir ? join(dest, src.baseName) : dest;
+      const st = await stat(src.abs, { bigint: true });
+      const entry = await entryFromDisk(p, src.abs, st);
+      if (!entry) throw unsupported(loc, src.rel, '', st);
+      singles.push([{ entry, ...(entry.kind === 'file' ? { stats: st } : {}) }]);
     }
-    const list = [...entries.values()];
-    const hashes = ctx.hashes;
-    return {
-      entries: list,
-      knownDigest: digestEntries(list, (abs) => {
-        const st = stats.get(abs);
-        return st && hashes.peek(abs, st);
-      }),
-      digestFromLayer: (seen) => {
-        for (const [abs, sha] of seen) {
-          const st = stats.get(abs);
-          if (st && !abs.startsWith(ctx.tmpDir)) hashes.record(abs, st, sha);
-        }
-        const d = digestEntries(list, (abs) => seen.get(abs));
-        if (!d) throw new Error('a copied file was not hashed while the layer was written');
-        return d;
-      },
-      cleanup,
+    const parents: CopyItem[] = parentsOf(dest, destIsDir).map((dir) => ({ entry: { kind: 'dir', path: dir, mode: 0o40755, mtimeMs: 0 } }));
+    const items = (): Generator<CopyItem> => {
+      let single = 0;
+      const streams: Iterator<CopyItem>[] = [parents[Symbol.iterator]()];
+      for (const src of resolved) streams.push(src.isDir ? walkSource(src, dest, loc) : singles[single++]![Symbol.iterator]());
+      return mergeSorted(streams);
     };
+    return { items, downloadDir, cleanup };
   } catch (err) {
     await cleanup();
     throw err;
   }
+}
+
+/** A directory source's entries under `dest`, in tar order. */
+function* walkSource(src: ResolvedSource, dest: string, loc: SourceRange): Generator<CopyItem> {
+  // The walk never follows a symlink: one inside the copied tree is copied as a link.
+  for (const e of walkInTarOrder(src.abs)) {
+    const entry = entryFromDiskSync(join(dest, e.rel), e.abs, e.stats);
+    if (!entry) throw unsupported(loc, src.rel, e.rel, e.stats);
+    yield entry.kind === 'file' ? { entry, stats: e.stats } : { entry };
+  }
+}
+
+/**
+ * Merges streams that are each in tar order into one; where several hold the same path, the
+ * last stream's entry wins (a later COPY source overwrites an earlier one).
+ */
+function* mergeSorted(streams: Iterator<CopyItem>[]): Generator<CopyItem> {
+  const heads = streams.map((s) => s.next());
+  const keys = heads.map((h) => (h.done ? undefined : Buffer.from(h.value.entry.path)));
+  for (;;) {
+    let min: Buffer | undefined;
+    let win = -1;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === undefined) continue;
+      const c = min === undefined ? -1 : Buffer.compare(k, min);
+      if (c <= 0) {
+        min = k;
+        win = i;
+      }
+    }
+    if (win < 0) return;
+    const item = heads[win]!.value as CopyItem;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === undefined || Buffer.compare(keys[i]!, min!) !== 0) continue;
+      heads[i] = streams[i]!.next();
+      const h = heads[i]!;
+      keys[i] = h.done ? undefined : Buffer.from(h.value.entry.path);
+    }
+    yield item;
+  }
+}
+
+/**
+ * The digest of what a COPY puts in its layer (paths, kinds, modes, contents; mtimes left out as
+ * docker does): the cache-key input, fed entry by entry in tar order.
+ */
+export class CopyDigest {
+  private readonly h = createHash('sha256');
+
+  /** Adds the next entry; a file needs its content's sha256 (hex). */
+  add(e: LayerEntry, sha256?: string): void {
+    switch (e.kind) {
+      case 'file':
+        if (sha256 === undefined) throw new Error(`no content hash for ${e.path}`);
+        this.h.update(`F ${e.path} ${e.mode & 0o7777} ${e.size} ${sha256}\n`);
+        break;
+      case 'dir':
+        this.h.update(`D ${e.path} ${e.mode & 0o7777}\n`);
+        break;
+      case 'symlink':
+        this.h.update(`L ${e.path} ${e.target}\n`);
+        break;
+      default:
+        this.h.update(`${e.kind} ${e.path}\n`);
+    }
+  }
+
+  digest(): string {
+    return this.h.digest('hex');
+  }
+}
+
+/**
+ * The content digest of a COPY from the file-hash cache, without writing anything: files whose
+ * stat changed are hashed on the spot while their bytes total at most `budget` (a touched file
+ * or a small edit); past that the answer is `undefined` and the layer writer hashes the rest as
+ * it streams them (a first build reads each file once). `empty`: the COPY adds nothing.
+ */
+export function digestFromCache(prepared: PreparedCopy, hashes: FileHashCache, budget: number): { digest: string | undefined; empty: boolean } {
+  const d = new CopyDigest();
+  let empty = true;
+  let spent = 0;
+  for (const { entry, stats } of prepared.items()) {
+    empty = false;
+    if (entry.kind !== 'file' || !stats) {
+      d.add(entry);
+      continue;
+    }
+    let sha = hashes.peek(entry.source, stats);
+    if (sha === undefined) {
+      spent += entry.size;
+      if (spent > budget) return { digest: undefined, empty };
+      sha = hashes.hashSync(entry.source, stats);
+    }
+    d.add(entry, sha);
+  }
+  return { digest: d.digest(), empty };
 }
 
 /** A COPY of something a layer cannot hold (a FIFO, a socket, a device): an error naming it. */
@@ -141,32 +220,4 @@ function join(a: string, b: string): string {
   if (!a) return b;
   if (!b) return a;
   return `${a}/${b}`;
-}
-
-/**
- * Hashes what the layer will hold (paths, kinds, modes, contents), mtimes left out as docker
- * does; undefined when some file's content hash is not known.
- */
-function digestEntries(entries: readonly LayerEntry[], fileHash: (abs: string) => string | undefined): string | undefined {
-  const h = createHash('sha256');
-  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const e of sorted) {
-    switch (e.kind) {
-      case 'file': {
-        const sha = fileHash(e.source);
-        if (sha === undefined) return undefined;
-        h.update(`F ${e.path} ${e.mode & 0o7777} ${e.size} ${sha}\n`);
-        break;
-      }
-      case 'dir':
-        h.update(`D ${e.path} ${e.mode & 0o7777}\n`);
-        break;
-      case 'symlink':
-        h.update(`L ${e.path} ${e.target}\n`);
-        break;
-      default:
-        h.update(`${e.kind} ${e.path}\n`);
-    }
-  }
-  return h.digest('hex');
 }

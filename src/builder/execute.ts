@@ -60,7 +60,7 @@ export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: 
   try {
     for (const l of state.layers) await store.touchBlob(l.descriptor.digest);
     const rootfs = new WorkRootfs(store, workDir, () => state.layers.map((l) => l.descriptor));
-    const hashes = await FileHashCache.load(path.join(store.cacheDir(), 'file-hashes.json'), store.tmpDir());
+    const hashes = await FileHashCache.load(path.join(store.cacheDir(), 'file-hashes'), store.tmpDir());
     const fixed = opts.timestamp !== undefined ? new Date(opts.timestamp * 1000).toISOString() : undefined;
     const total = plan.steps.length + 1 + (opts.collect ? 1 : 0);
     const stepsOut: StepSummary[] = [];

@@ -1,72 +1,196 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { writeFileAtomic } from '../image/atomic-file.js';
-
-interface Entry {
-  readonly size: number;
-  readonly mtimeNs: string;
-  readonly ctimeNs: string;
-  readonly ino: string;
-  readonly sha256: string;
-}
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempName } from '../image/atomic-file.js';
+import { FILE_MODE, makeDirs } from '../image/fs-modes.js';
 
 /**
- * Content hashes of build-context files, remembered by (size, mtime, ctime, inode) the way git's
- * index does, so an unchanged rebuild reads no file content at all. Persisted as one JSON file;
- * concurrent builds may each rewrite it, and the last writer wins, which only costs a re-hash.
+ * What is remembered of one file, as stored: `size\tmtimeNs\tctimeNs\tino\tsha256hex`. Kept as
+ * the line's text (no parse of its fields): a lookup compares it with the stat's own text.
+ */
+type Row = string;
+
+interface DirRecord {
+  readonly dir: string;
+  readonly files: Map<string, Row>;
+  dirty: boolean;
+}
+
+/** First line of a directory's record file; the second holds the directory (JSON). */
+const MAGIC = 'sealer-file-hashes 1';
+
+/** How many directories' records are kept in memory at once; a walk visits one at a time. */
+const OPEN_DIRS = 16;
+/**
+ * A file whose ctime is this close to (or after) the start of the build is not remembered: a
+ * change in the same clock tick as that ctime would leave size, mtime and ctime as they were
+ * (git's "racily clean" entries). Linux timestamps move in ticks of at most 10 ms.
+ */
+const RACY_NS = 20_000_000n;
+
+/**
+ * Content hashes of build-context files, remembered on disk by (size, mtime, ctime, inode) the
+ * way git's index does, so an unchanged rebuild reads no file content at all. One small text file
+ * per context directory, under the store's cache (`file-hashes/<sha256 of the dir>.txt`, a line a
+ * file), read when the walk reaches that directory and written back (temp file + rename) when it changed:
+ * memory holds a few directories, never the whole context. Concurrent builds may each rewrite a
+ * directory's file; the last writer wins, which only costs a re-hash.
  */
 export class FileHashCache {
-  private dirty = false;
-  private constructor(
-    private readonly file: string,
-    private readonly tmpDir: string,
-    private readonly entries: Map<string, Entry>,
-  ) {}
+  private readonly open = new Map<string, DirRecord>();
+  private readonly writes: Promise<void>[] = [];
+  private readonly notBefore: bigint;
+  private scratch: Buffer | undefined;
+  private failed: unknown;
+  /** Files whose content this cache hashed or was told a fresh hash of (not answered from disk). */
+  hashedFiles = 0;
+  /** Their bytes. */
+  hashedBytes = 0;
 
-  static async load(file: string, tmpDir: string): Promise<FileHashCache> {
-    let entries = new Map<string, Entry>();
-    try {
-      entries = new Map(Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, Entry>));
-    } catch {
-      // absent or unreadable: start empty
-    }
-    return new FileHashCache(file, tmpDir, entries);
+  private constructor(
+    private readonly dir: string,
+    private readonly tmpDir: string,
+    now: number,
+  ) {
+    this.notBefore = BigInt(now) * 1_000_000n - RACY_NS;
+  }
+
+  /** Opens the cache under `dir` (created on first write); `now` is when the build began (ms). */
+  static async load(dir: string, tmpDir: string, now = Date.now()): Promise<FileHashCache> {
+    // The single-file cache of earlier versions held every file of every context in memory.
+    await rm(path.join(path.dirname(dir), 'file-hashes.json'), { force: true });
+    return new FileHashCache(dir, tmpDir, now);
   }
 
   /** The remembered sha256 (hex) of `abs` when its stat is unchanged; never reads the file. */
   peek(abs: string, st: BigIntStats): string | undefined {
-    const known = this.entries.get(abs);
-    if (!known) return undefined;
-    const same =
-      known.size === Number(st.size) && known.mtimeNs === String(st.mtimeNs) && known.ctimeNs === String(st.ctimeNs) && known.ino === String(st.ino);
-    return same ? known.sha256 : undefined;
+    const row = this.record(path.dirname(abs)).files.get(path.basename(abs));
+    if (!row) return undefined;
+    const key = statKey(st);
+    return row.length === key.length + 64 && row.startsWith(key) ? row.slice(key.length) : undefined;
   }
 
   /** Remembers a hash computed elsewhere (while the file was streamed into a layer). */
-  record(abs: string, st: BigIntStats, sha256: string): void {
-    this.entries.set(abs, { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino), sha256 });
-    this.dirty = true;
+  remember(abs: string, st: BigIntStats, sha256: string): void {
+    this.hashedFiles++;
+    this.hashedBytes += Number(st.size);
+    if (st.ctimeNs >= this.notBefore) return;
+    const rec = this.record(path.dirname(abs));
+    rec.files.set(path.basename(abs), statKey(st) + sha256);
+    rec.dirty = true;
   }
 
-  /** The sha256 (hex) of the file at `abs`, reading it only when its stat changed. */
-  async hash(abs: string): Promise<string> {
-    const st = await lstat(abs, { bigint: true });
+  /**
+   * The sha256 (hex) of the file at `abs` (with stat `st`), reading it only when its stat
+   * changed. Synchronous, through one reused buffer: it serves the cache-key walk, which reads
+   * only the few files that changed.
+   */
+  hashSync(abs: string, st: BigIntStats): string {
     const known = this.peek(abs, st);
     if (known) return known;
+    this.scratch ??= Buffer.allocUnsafe(1 << 20);
     const h = createHash('sha256');
-    await pipeline(createReadStream(abs, { highWaterMark: 1 << 20 }), h);
+    const fd = openSync(abs, 'r');
+    try {
+      for (let n = readSync(fd, this.scratch); n > 0; n = readSync(fd, this.scratch)) h.update(this.scratch.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
     const sha256 = h.digest('hex');
-    this.record(abs, st, sha256);
+    this.remember(abs, st, sha256);
     return sha256;
   }
 
-  /** Writes the cache back when anything changed. */
+  /** Writes back every changed directory record. */
   async save(): Promise<void> {
-    if (!this.dirty) return;
-    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)), this.tmpDir);
-    this.dirty = false;
+    for (const rec of this.open.values()) this.writeBack(rec);
+    this.open.clear();
+    const writes = this.writes.splice(0);
+    await Promise.all(writes);
+    if (this.failed !== undefined) throw this.failed;
   }
+
+  private record(dir: string): DirRecord {
+    let rec = this.open.get(dir);
+    if (rec) {
+      // Most recently used last, so the first is the one to evict.
+      this.open.delete(dir);
+      this.open.set(dir, rec);
+      return rec;
+    }
+    rec = { dir, files: this.read(dir), dirty: false };
+    this.open.set(dir, rec);
+    if (this.open.size > OPEN_DIRS) {
+      const [oldest] = this.open.values();
+      this.open.delete(oldest!.dir);
+      this.writeBack(oldest!);
+    }
+    return rec;
+  }
+
+  private read(dir: string): Map<string, Row> {
+    const files = new Map<string, Row>();
+    let text: string;
+    try {
+      text = readFileSync(this.fileOf(dir), 'utf8');
+    } catch {
+      return files; // absent: start empty
+    }
+    const lines = text.split('\n');
+    // A torn or foreign file (no final newline, other header) reads as empty: only a re-hash.
+    if (lines[0] !== MAGIC || lines[1] !== JSON.stringify(dir) || lines.at(-1) !== '') return files;
+    for (let i = 2; i < lines.length - 1; i++) {
+      const line = lines[i]!;
+      const tab = line.indexOf('\t');
+      if (tab > 0) files.set(unescapeName(line.slice(0, tab)), line.slice(tab + 1));
+    }
+    return files;
+  }
+
+  private writeBack(rec: DirRecord): void {
+    if (!rec.dirty) return;
+    rec.dirty = false;
+    const file = this.fileOf(rec.dir);
+    let body = `${MAGIC}\n${JSON.stringify(rec.dir)}\n`;
+    for (const [name, row] of rec.files) body += `${escapeName(name)}\t${row}\n`;
+    // No fsync: a torn file after a crash reads as empty, and costs only a re-hash.
+    const write = async (): Promise<void> => {
+      await makeDirs(path.dirname(file));
+      const tmp = tempName(this.tmpDir, 'hashes');
+      try {
+        await writeFile(tmp, body, { mode: FILE_MODE });
+        await chmod(tmp, FILE_MODE);
+        await rename(tmp, file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    };
+    // Caught now (an unawaited rejection would end the process), thrown by save().
+    this.writes.push(
+      write().catch((err: unknown) => {
+        this.failed ??= err;
+      }),
+    );
+  }
+
+  private fileOf(dir: string): string {
+    const h = createHash('sha256').update(dir).digest('hex');
+    return path.join(this.dir, h.slice(0, 2), `${h}.txt`);
+  }
+}
+
+function statKey(st: BigIntStats): string {
+  return `${st.size}\t${st.mtimeNs}\t${st.ctimeNs}\t${st.ino}\t`;
+}
+
+/** File names may hold tabs and newlines: escaped, with the backslash itself. */
+function escapeName(name: string): string {
+  return /[\\\t\n]/.test(name) ? name.replace(/[\\\t\n]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\\\')) : name;
+}
+
+function unescapeName(field: string): string {
+  return field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : field;
 }

@@ -6,9 +6,9 @@ import { type Digest, DigestingStream } from '../image/digest.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import type { Descriptor } from '../image/types.js';
 import { type Compression, compressor, layerMediaType } from './compression.js';
-import { type LayerEntry, tarName } from './entry.js';
+import { type LayerEntry, sortEntries, tarName } from './entry.js';
 import { topOf, writeLayerTops } from './layer-tops.js';
-import { type TarOptions, writeTar } from './tar-writer.js';
+import { type TarOptions, writeSortedTar } from './tar-writer.js';
 
 /** A layer as stored: its blob descriptor and the digest of its uncompressed tar. */
 export interface BuiltLayer {
@@ -26,20 +26,28 @@ export interface LayerBlobOptions extends TarOptions {
  * Streams entries into a layer blob in the store: tar → diffID hash → compressor → digest hash
  * → temp file → rename. One pass over the data; nothing is held in memory but the read-ahead.
  */
-export async function writeLayerBlob(
-  store: LayoutStore,
-  entries: readonly LayerEntry[],
-  opts: LayerBlobOptions,
-): Promise<BuiltLayer> {
+export function writeLayerBlob(store: LayoutStore, entries: readonly LayerEntry[], opts: LayerBlobOptions): Promise<BuiltLayer> {
+  return writeSortedLayerBlob(store, sortEntries(entries), opts);
+}
+
+/** `writeLayerBlob` for entries that come in tar order, as a stream: only a window is held. */
+export async function writeSortedLayerBlob(store: LayoutStore, entries: Iterable<LayerEntry>, opts: LayerBlobOptions): Promise<BuiltLayer> {
   const tmp = tempName(store.tmpDir(), 'layer');
   const diff = new DigestingStream();
   // Uncompressed, the blob is the tar itself: one hash serves as diff ID and digest.
   const blob = opts.compression === 'none' ? diff : new DigestingStream();
   try {
     const stages = opts.compression === 'none' ? [diff] : [diff, compressor(opts.compression, opts.level), blob];
-    await pipeline([writeTar(entries, opts), ...stages, createWriteStream(tmp)]);
+    const tops = new Set<string>();
+    const noted = function* (): Generator<LayerEntry> {
+      for (const e of entries) {
+        tops.add(topOf(tarName(e)));
+        yield e;
+      }
+    };
+    await pipeline([writeSortedTar(noted(), opts), ...stages, createWriteStream(tmp)]);
     await store.adoptFile(tmp, blob.digest());
-    await writeLayerTops(store, blob.digest(), entries.map((e) => topOf(tarName(e))));
+    await writeLayerTops(store, blob.digest(), tops);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -14,58 +14,111 @@ export interface TarOptions {
   readonly clampMtime?: number;
   /** Told the sha256 (hex) of every file's content as it is written (by source path). */
   readonly onFileHash?: (source: string, sha256: string) => void;
+  /** A file's content hash when already known: the file is then written without hashing it. */
+  readonly knownHash?: (entry: Extract<LayerEntry, { kind: 'file' }>) => string | undefined;
+  /**
+   * Told of every entry once written, in tar order, with a file's sha256 (hex) and whether it was
+   * hashed now (`fresh`) or came from `knownHash`.
+   */
+  readonly onWritten?: (entry: LayerEntry, sha256: string | undefined, fresh: boolean) => void;
 }
 
 const SMALL = 1 << 20;
+/** Read-ahead of small files: at most this many files and bytes. */
 const READ_AHEAD = 16;
+const READ_AHEAD_BYTES = 4 << 20;
+/**
+ * Chunk size when streaming a large file. Part of the output's identity: ParallelGzip cuts its
+ * members where the incoming chunks add up to 2 MiB, so another size gives other gzip bytes.
+ */
+const STREAM_CHUNK = 1 << 20;
 
 /**
  * Writes entries as a deterministic tar: sorted by name, owner root:root with no user names,
- * permission bits kept, mtimes clamped when asked. Small files are read ahead (up to 16 at a
- * time) so file I/O overlaps compression; large files are streamed, so memory stays bounded.
+ * permission bits kept, mtimes clamped when asked.
  */
 export function writeTar(entries: readonly LayerEntry[], opts: TarOptions = {}): Readable {
+  return writeSortedTar(sortEntries(entries), opts);
+}
+
+interface Ahead {
+  readonly entry: LayerEntry;
+  readonly data?: Promise<Buffer>;
+}
+
+/**
+ * `writeTar` for entries that come already in tar order (byte-wise by name, each name once), as
+ * a stream of them: only a small window is held. Small files are read ahead (up to 16 files,
+ * 4 MiB) so file I/O overlaps compression; large files are streamed in 1 MiB chunks.
+ */
+export function writeSortedTar(entries: Iterable<LayerEntry>, opts: TarOptions = {}): Readable {
   const tar = pack();
-  const sorted = sortEntries(entries);
-  const prefetched = new Map<number, Promise<Buffer>>();
-  const prefetch = (from: number): void => {
-    for (let i = from; i < sorted.length && prefetched.size < READ_AHEAD; i++) {
-      const e = sorted[i]!;
-      if (e.kind === 'file' && e.size <= SMALL && !prefetched.has(i)) prefetched.set(i, readFile(e.source));
+  const it = entries[Symbol.iterator]();
+  const ahead: Ahead[] = [];
+  let aheadBytes = 0;
+  let exhausted = false;
+  let last: Buffer | undefined;
+  const fill = (): void => {
+    while (!exhausted && ahead.length < READ_AHEAD && aheadBytes < READ_AHEAD_BYTES) {
+      const next = it.next();
+      if (next.done) {
+        exhausted = true;
+        return;
+      }
+      const e = next.value;
+      const name = Buffer.from(tarName(e));
+      if (last && Buffer.compare(last, name) >= 0) throw new Error(`tar entries out of order: ${tarName(e)} after ${last.toString()}`);
+      last = name;
+      if (e.kind === 'file' && e.size <= SMALL) {
+        aheadBytes += e.size;
+        ahead.push({ entry: e, data: readFile(e.source) });
+      } else {
+        ahead.push({ entry: e });
+      }
     }
   };
   const run = async (): Promise<void> => {
-    for (let i = 0; i < sorted.length; i++) {
-      const e = sorted[i]!;
-      prefetch(i);
+    for (;;) {
+      fill();
+      const next = ahead.shift();
+      if (!next) break;
+      const e = next.entry;
       const header = headerFor(e, opts);
-      if (e.kind === 'file') {
-        const ready = prefetched.get(i);
-        prefetched.delete(i);
-        if (ready) {
-          const data = await ready;
-          if (data.length !== e.size) throw new Error(`${e.source} changed size while being read`);
-          opts.onFileHash?.(e.source, createHash('sha256').update(data).digest('hex'));
-          await addEntry(tar, header, data);
-        } else {
-          const sink = tar.entry(header);
-          const hash = createHash('sha256');
-          const counted = new Transform({
-            transform(chunk: Buffer, _enc, cb) {
-              hash.update(chunk);
-              cb(null, chunk);
-            },
-          });
-          await pipeline(createReadStream(e.source, { highWaterMark: SMALL }), counted, sink as unknown as NodeJS.WritableStream);
-          opts.onFileHash?.(e.source, hash.digest('hex'));
-        }
-      } else {
+      if (e.kind !== 'file') {
         await addEntry(tar, header, '');
+        opts.onWritten?.(e, undefined, false);
+        continue;
       }
+      const known = opts.knownHash?.(e);
+      let sha: string;
+      if (next.data) {
+        const data = await next.data;
+        aheadBytes -= e.size;
+        if (data.length !== e.size) throw new Error(`${e.source} changed size while being read`);
+        sha = known ?? createHash('sha256').update(data).digest('hex');
+        await addEntry(tar, header, data);
+      } else {
+        const sink = tar.entry(header);
+        const hash = known === undefined ? createHash('sha256') : undefined;
+        const counted = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            hash?.update(chunk);
+            cb(null, chunk);
+          },
+        });
+        await pipeline(createReadStream(e.source, { highWaterMark: STREAM_CHUNK }), counted, sink as unknown as NodeJS.WritableStream);
+        sha = known ?? hash!.digest('hex');
+      }
+      if (known === undefined) opts.onFileHash?.(e.source, sha);
+      opts.onWritten?.(e, sha, known === undefined);
     }
     tar.finalize();
   };
-  run().catch((err: unknown) => tar.destroy(err instanceof Error ? err : new Error(String(err))));
+  run().catch((err: unknown) => {
+    // Settle the reads still in flight, so none rejects unobserved.
+    for (const a of ahead) a.data?.catch(() => undefined);
+    tar.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
   return tar as unknown as Readable;
 }
 
