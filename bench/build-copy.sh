@@ -135,7 +135,7 @@ headline_rc=$t_rc
 noop_secs=- noop_note="not run (the gzip build failed)"
 if [[ $headline_rc == 0 ]]; then
   log "sealer build again (no-op)"
-  timed sealer-noop node "$sealer_js" --root "$work/store-gzip" --progress plain build -t bench:gzip "$ctx"
+  timed sealer-noop $sealer_node "$sealer_js" --root "$work/store-gzip" --progress plain build -t bench:gzip "$ctx"
   steps=$(grep -c '^STEP ' "$work/sealer-noop.err" || true)
   cached=$(grep -c '^STEP .*(CACHED)' "$work/sealer-noop.err" || true)
   noop_secs=$t_secs
@@ -212,9 +212,9 @@ if [[ ${BENCH_GROWTH:-0} == 1 ]]; then
     printf 'FROM scratch\nCOPY data data\n' >"$g/Kubefile"
     sync
     log "sealer build of $n files"
-    timed "growth-$n" node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
+    timed "growth-$n" $sealer_node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
     b_secs=$t_secs b_rss=$t_rss_mib b_rc=$t_rc
-    timed "growth-$n-noop" node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
+    timed "growth-$n-noop" $sealer_node "$sealer_js" --root "$work/store-growth-$n" --progress plain build -t "bench:g$n" "$g"
     cached=$(grep -c '^STEP .*(CACHED)' "$work/growth-$n-noop.err" || true)
     [[ $b_rc == 0 && $t_rc == 0 ]] || b_secs=FAILED
     growth_rows+=("$n"$'\x1f'"$g_summary"$'\x1f'"$b_secs"$'\x1f'"$b_rss"$'\x1f'"$t_secs"$'\x1f'"$t_rss_mib"$'\x1f'"$cached")
@@ -255,7 +255,7 @@ for r in "${rows[@]}"; do
 done
 echo
 echo "check: $check"
-echo "no-op rebuild: sealer ${noop_secs} s ($noop_note); target < 0.3 s; \`sealer --version\` alone: $(/usr/bin/time -f %e node "$sealer_js" --version 2>&1 >/dev/null | tail -1) s"
+echo "no-op rebuild: sealer ${noop_secs} s ($noop_note); target < 0.3 s; \`sealer --version\` alone: $(/usr/bin/time -f %e $sealer_node "$sealer_js" --version 2>&1 >/dev/null | tail -1) s"
 
 if ((${#growth_rows[@]} > 0)); then
   echo

@@ -162,14 +162,14 @@ procs=()
 # check_build STORE NAME N: sealer inspect must list N images; logs the COLLECT line.
 check_build() {
   local n
-  n=$(node "$sealer_js" --root "$1" inspect "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin); p=d.get("platforms") or [d]; print(len(p[0].get("images", [])))')
+  n=$($sealer_node "$sealer_js" --root "$1" inspect "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin); p=d.get("platforms") or [d]; print(len(p[0].get("images", [])))')
   [[ $n == "$3" ]] || { log "  expected $3 collected images, inspect shows $n"; add_row CHECK "$2: $n of $3 images" FAILED - - - -; }
   log "  $(grep -o 'COLLECT container images ([^)]*)' "$work/$4.err" | tail -1)"
 }
 
 set_dir=$work/upstream
 sealer_cold() {  # sealer_cold NAME STORE SETDIR N
-  run_row sealer "build --no-cache (cold)" "$1" "$2" node "$sealer_js" --root "$2" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$3.ctx"
+  run_row sealer "build --no-cache (cold)" "$1" "$2" $sealer_node "$sealer_js" --root "$2" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$3.ctx"
   [[ $t_rc == 0 ]] && check_build "$2" bench-collect:1 "$4" "$1"
 }
 
@@ -180,7 +180,7 @@ sealer_cold sealer-cold "$work/store" "$set_dir" "$count"
 mkdir -p "$work/dir"
 run_row skopeo "sync --all --dest dir" skopeo-dir "$work/dir" skopeo --insecure-policy sync --all --src yaml --dest dir --preserve-digests "$set_dir.sync.yml" "$work/dir"
 run_row cp "cp -r of the blobs" cp "$work/cp" cp -r "$set_dir/docker/registry/v2/blobs" "$work/cp"
-run_row sealer "build --no-cache (warm)" sealer-warm "$work/store" node "$sealer_js" --root "$work/store" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$set_dir.ctx"
+run_row sealer "build --no-cache (warm)" sealer-warm "$work/store" $sealer_node "$sealer_js" --root "$work/store" --progress plain build --no-cache --all-platforms "${procs[@]}" -t bench-collect:1 "$set_dir.ctx"
 [[ $t_rc == 0 ]] && check_build "$work/store" bench-collect:1 "$count" sealer-warm
 rm -rf "$work/dir" "$work/cp" "$set_dir.floor" "$work/mirror"
 

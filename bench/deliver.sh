@@ -101,7 +101,7 @@ store=$work/store
 known_hosts=$work/known_hosts
 log "sealer build --no-collect (timed separately)"
 build_start=$EPOCHREALTIME
-node "$sealer_js" --root "$store" --progress plain build --no-collect -t "$image" "$ctx" >"$work/build.out" 2>"$work/build.err" || {
+$sealer_node "$sealer_js" --root "$store" --progress plain build --no-collect -t "$image" "$ctx" >"$work/build.out" 2>"$work/build.err" || {
   log "sealer build failed:"
   tail -20 "$work/build.err" >&2
   exit 1
@@ -114,7 +114,7 @@ rm -rf "$ctx"   # the rootfs comes from the store from here on
 # beforehand too: a run against a closed loopback port assembles it and then fails to connect.
 log "assembling the rootfs (sealer run against 127.0.0.1:1, which refuses; not in the table)"
 asm_start=$EPOCHREALTIME
-if SEALER_PASSWORD=$password node "$sealer_js" --root "$store" --progress plain run --known-hosts "$known_hosts" \
+if SEALER_PASSWORD=$password $sealer_node "$sealer_js" --root "$store" --progress plain run --known-hosts "$known_hosts" \
   --port 1 --cluster-name "$cluster" -m 127.0.0.1 "$image" >"$work/assemble.out" 2>"$work/assemble.err"; then
   log "the run against 127.0.0.1:1 did not fail?"
   exit 1
@@ -311,7 +311,7 @@ sealer_run() {  # sealer_run N: a full delivery to hosts that have nothing
   log "sealer run $1: 1 master + 2 nodes"
   next_id "sealer-run-$1"
   local id=$rid
-  timed "$id" node "$sealer_js" "${run_args[@]}"
+  timed "$id" $sealer_node "$sealer_js" "${run_args[@]}"
   record "sealer run (3 hosts)" "$rootfs_bytes"
   r_sent["sealer run (3 hosts)"]=$(wire_total "$work/$id.out")
   check "sealer run $1: delivered $(delivered "$work/$id.out") bytes (rootfs $rootfs_bytes)"
@@ -322,7 +322,7 @@ sealer_again() {
   log "sealer run again (nothing to send)"
   next_id sealer-again
   local id=$rid
-  timed "$id" node "$sealer_js" "${run_args[@]}"
+  timed "$id" $sealer_node "$sealer_js" "${run_args[@]}"
   record "sealer run again (idempotent)" "$rootfs_bytes"
   r_sent["sealer run again (idempotent)"]=$(wire_total "$work/$id.out")
   check "sealer run again: delivered $(delivered "$work/$id.out") bytes; $(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(len(r.get("ran", [])), "steps run,", len(r.get("skipped", [])), "skipped")' "$work/$id.out" 2>/dev/null || echo '?')"
@@ -330,7 +330,7 @@ sealer_again() {
 sealer_delete() {
   log "sealer delete -a"
   next_id sealer-delete
-  timed "$rid" node "$sealer_js" --root "$store" --progress plain delete --known-hosts "$known_hosts" -c "$cluster" -a
+  timed "$rid" $sealer_node "$sealer_js" --root "$store" --progress plain delete --known-hosts "$known_hosts" -c "$cluster" -a
   local left=0 i
   for i in 0 1 2; do
     left=$((left + $(dexec "${names[$i]}" 'ls -d /var/lib/sealer/data 2>/dev/null | wc -l')))

@@ -30,6 +30,17 @@ compile_sealer() {
     fi
   fi
   [[ -f $sealer_js ]] || { log "no $sealer_js; run with BENCH_COMPILE=1"; exit 1; }
+  sealer_node=$(launcher_of "$sealer_js")
 }
 
-sealer() { node "$sealer_js" "$@"; }
+# launcher_of MAIN_JS: the interpreter and flags of MAIN_JS's `#!/usr/bin/env -S node ...` line,
+# so benchmarks run node with the V8 flags an installed `sealer` runs with.
+launcher_of() {
+  local line
+  IFS= read -r line <"$1"
+  line=${line#'#!/usr/bin/env '}
+  line=${line#'-S '}
+  echo "$line"
+}
+
+sealer() { $sealer_node "$sealer_js" "$@"; }

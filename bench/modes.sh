@@ -81,7 +81,7 @@ endpoint=$(head -1 "$work/fake.endpoint")
 run_mode() {
   local mode=$1; shift
   /usr/bin/time -f '%e %M' -o "$work/$mode.time" \
-    node "$dist/src/cli/main.js" --root "$root" --progress json build --no-cache -m "$mode" "$@" -t "bench-$mode:1" "$ctx" \
+    $sealer_node "$sealer_js" --root "$root" --progress json build --no-cache -m "$mode" "$@" -t "bench-$mode:1" "$ctx" \
     >"$work/$mode.out" 2>"$work/$mode.events" || { log "-m $mode failed:"; tail -5 "$work/$mode.events" >&2; exit 1; }
 }
 log "-m lite";      run_mode lite --build-arg "APP_IMAGE=127.0.0.1:$port/test/app:1" --image "127.0.0.1:$port/test/app:1"

@@ -53,9 +53,9 @@ mkdir -p "$store"
 names=() cmds=() kinds=()
 add_cmd() { names+=("$1"); kinds+=("$2"); cmds+=("$3"); }
 add_cmd "node -e 0 (floor)" floor "node -e 0"
-add_cmd "sealer --version" sealer "node $sealer_js --version"
-add_cmd "sealer images (empty store)" sealer "node $sealer_js --root $store images"
-add_cmd "sealer --help" other "node $sealer_js --help"
+add_cmd "sealer --version" sealer "$sealer_node $sealer_js --version"
+add_cmd "sealer images (empty store)" sealer "$sealer_node $sealer_js --root $store images"
+add_cmd "sealer --help" other "$sealer_node $sealer_js --help"
 if [[ -n ${BENCH_BASELINE:-} ]]; then
   [[ -f $BENCH_BASELINE ]] || { echo "BENCH_BASELINE: no file $BENCH_BASELINE" >&2; exit 2; }
   mkdir -p "$work/store-baseline"

@@ -372,7 +372,7 @@ if [[ -n $profile_op ]]; then
 fi
 
 # --- the fixed cost of one sealer process ------------------------------------------------------
-timed startup node "$sealer_js" --root "$work/empty-store" --progress quiet images
+timed startup $sealer_node "$sealer_js" --root "$work/empty-store" --progress quiet images
 startup="sealer startup (images, empty store): ${t_secs}s, ${t_rss_mib} MiB peak RSS"
 timed startup-skopeo skopeo --version
 startup="$startup; skopeo --version: ${t_secs}s, ${t_rss_mib} MiB"
