@@ -1,4 +1,5 @@
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type { YAMLMap } from 'yaml';
 import { type YamlDocument, yamlDocuments } from '../bounded-yaml.js';
 import { parseReference } from '../image/reference.js';
 import { type Candidate, type ExtractOptions, forEachCandidate, type NodePath } from './extract.js';
@@ -121,6 +122,7 @@ function docWarning(doc: YamlDocument, source: string, opts: ManifestOptions, wh
  */
 function locator(doc: YamlDocument): ((path: NodePath) => number) | undefined {
   if (doc.text.length > POSITIONS_MAX_BYTES) return undefined;
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yamlLibrary();
   const lc = new LineCounter();
   // The document already passed the bounded loader (depth, merges, aliases), and is not
   // converted to JS here; uniqueKeys is off because yaml checks it in quadratic time.
@@ -154,7 +156,7 @@ function locator(doc: YamlDocument): ((path: NodePath) => number) | undefined {
 }
 
 function rangeStart(node: unknown): number | undefined {
-  return isNode(node) ? node.range?.[0] : undefined;
+  return yamlLibrary().isNode(node) ? node.range?.[0] : undefined;
 }
 
 /** Decides what a candidate is: a reference, a problem worth a warning, or nothing. */
@@ -191,4 +193,15 @@ function templateOf(doc: YamlDocument): string {
   const i = doc.text.indexOf('# Source: ');
   if (i < 0) return 'the chart';
   return doc.text.slice(i + '# Source: '.length).split('\n', 1)[0]?.trim() || 'the chart';
+}
+
+let yamlModule: typeof import('yaml') | undefined;
+
+/**
+ * The `yaml` library, loaded on first use: only documents with something to warn about need
+ * positions, and loading it costs a build with no such document ~0.1 s.
+ */
+function yamlLibrary(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
 }

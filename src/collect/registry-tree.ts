@@ -63,6 +63,11 @@ export class RegistryTreeSink implements ImageSink {
   /** Directories under the tree known to be real directories reached through no symlink. */
   private readonly safeDirs = new Set<string>();
   /**
+   * Paths under the tree found missing: nothing below them exists until this sink makes them
+   * (only this sink writes the tree during a build), so they are not looked up again.
+   */
+  private readonly missing = new Set<string>();
+  /**
    * With `linksInMemory`: the link files this sink made (absolute path → the digest it holds),
    * kept here instead of written (the COLLECT layer takes them from here; see cached-sink.ts).
    */
@@ -113,12 +118,16 @@ export class RegistryTreeSink implements ImageSink {
       if (d.length <= this.registryDir.length) break;
     }
     for (const p of chain.reverse()) {
+      if (this.missing.has(p)) break; // nothing below a missing component exists either
       const st = await lstat(p).catch((err: unknown) => {
         const code = (err as { code?: unknown }).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         throw err;
       });
-      if (st === undefined) break; // nothing below a missing component exists either
+      if (st === undefined) {
+        this.missing.add(p);
+        break;
+      }
       // refuseSymlinks names the symlink in its PathEscapeError.
       if (st.isSymbolicLink()) return refuseSymlinks(this.registryDir, path);
       if (st.isDirectory()) this.safeDirs.add(p);
@@ -145,7 +154,10 @@ export class RegistryTreeSink implements ImageSink {
    */
   async makeDir(dir: string): Promise<void> {
     const first = await mkdir(dir, { recursive: true });
-    for (let d = dir; d.length > this.registryDir.length && !this.safeDirs.has(d); d = dirname(d)) this.safeDirs.add(d);
+    for (let d = dir; d.length > this.registryDir.length && !this.safeDirs.has(d); d = dirname(d)) {
+      this.safeDirs.add(d);
+      this.missing.delete(d);
+    }
     if (first === undefined) return;
     for (let d = dir; d.length >= first.length; d = dirname(d)) this.noteWritten(d);
   }
@@ -178,6 +190,8 @@ export class RegistryTreeSink implements ImageSink {
   private async makeTmpDir(): Promise<void> {
     if (this.tmpMade) return;
     await mkdir(await this.at(this.tmpDir), { recursive: true });
+    this.missing.delete(this.tmpDir);
+    this.missing.delete(this.registryDir);
     this.tmpMade = true;
   }
 
