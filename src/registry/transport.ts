@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { Deadline, type LowSpeedRule } from './deadline.js';
 import { UserError } from '../errors.js';
 import { RegistryError, type TimeoutAt, deadlineError, networkError, redactUrl } from './errors.js';
 import { type Endpoint, type EndpointOptions, resolveEndpoint } from './endpoint.js';
+import { Agent, redirectInterceptor, request } from './undici-core.js';
 
 /** Options of a {@link Transport}: where to find registries and how hard to try. */
 export interface TransportOptions extends EndpointOptions {
@@ -206,7 +207,7 @@ export class Transport {
         connectTimeout: Math.min(timeout, 15_000),
         connect: ep.tls.secureContext ? { secureContext: ep.tls.secureContext } : {},
       });
-      entry = { agent, dispatcher: agent.compose(interceptors.redirect({ maxRedirections: 5 })) };
+      entry = { agent, dispatcher: agent.compose(redirectInterceptor({ maxRedirections: 5 })) };
       this.agents.set(ep.domain, entry);
     }
     return entry.dispatcher;
