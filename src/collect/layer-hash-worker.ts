@@ -10,6 +10,9 @@
  *   file it answers `{ layer: digest }` and the worker ends; `{ error }` on failure.
  * - `'stop'`: ends the worker.
  *
+ * LayerHasher starts two, so the two hashes run on two cores: one is sent only `verify` jobs,
+ * the other only `frontier`s.
+ *
  * workerData: `{ file, total }`.
  */
 import { createHash } from 'node:crypto';

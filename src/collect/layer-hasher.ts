@@ -17,6 +17,7 @@ export class LayerHasher {
   private ids = 0;
   private readonly waiting = new Map<number, { resolve: (d: Digest) => void; reject: (e: Error) => void }>();
   private readonly worker: Worker;
+  private readonly verifier: Worker;
   private readonly layer: Promise<Digest>;
 
   /** `starts`: the offsets of the regions, in file order; everything between them is written. */
@@ -26,18 +27,23 @@ export class LayerHasher {
     private readonly starts: readonly number[],
   ) {
     this.filled = starts.map(() => false);
-    this.worker = new Worker(new URL('./layer-hash-worker.js', import.meta.url), {
-      workerData: { file, total },
-      // It allocates one read buffer and two hashes: a small heap is plenty.
-      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
-    });
+    const start = () =>
+      new Worker(new URL('./layer-hash-worker.js', import.meta.url), {
+        workerData: { file, total },
+        // It allocates one read buffer and two hashes: a small heap is plenty.
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
+      });
+    // Two workers, so the two hashes of every byte (its blob's digest, then the layer's) run on
+    // two cores: one verifies regions as they are written, the other follows the verified prefix.
+    this.verifier = start();
+    this.worker = start();
     this.layer = new Promise<Digest>((resolve, reject) => {
       const failAll = (err: Error) => {
         reject(err);
         for (const w of this.waiting.values()) w.reject(err);
         this.waiting.clear();
       };
-      this.worker.on('message', (m: Reply) => {
+      const onMessage = (m: Reply) => {
         if ('id' in m) {
           const w = this.waiting.get(m.id);
           this.waiting.delete(m.id);
@@ -45,9 +51,12 @@ export class LayerHasher {
           else w?.reject(new Error(m.error ?? 'hashing failed'));
         } else if (m.layer !== undefined) resolve(m.layer as Digest);
         else failAll(new Error(m.error ?? 'layer hashing failed'));
-      });
-      this.worker.once('error', failAll);
-      this.worker.once('exit', (code) => failAll(new Error(`the layer hash worker exited (${code})`)));
+      };
+      for (const w of [this.worker, this.verifier]) {
+        w.on('message', onMessage);
+        w.once('error', failAll);
+        w.once('exit', (code) => failAll(new Error(`a layer hash worker exited (${code})`)));
+      }
     });
     // Awaited by the caller through digest(); a failure before that is not unhandled.
     this.layer.catch(() => undefined);
@@ -59,7 +68,7 @@ export class LayerHasher {
     const id = this.ids++;
     return new Promise<Digest>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ verify: id, at, size });
+      this.verifier.postMessage({ verify: id, at, size });
     });
   }
 
@@ -80,7 +89,7 @@ export class LayerHasher {
 
   /** Ends the worker (a region failed, or the digest is known). */
   async stop(): Promise<void> {
-    await this.worker.terminate();
+    await Promise.all([this.worker.terminate(), this.verifier.terminate()]);
   }
 
   private advance(): void {
