@@ -11,7 +11,7 @@ export interface BulkInit {
 }
 
 /** Main thread → worker. */
-export type BulkRequest = { type: 'data'; chunk: ArrayBuffer } | { type: 'end' } | { type: 'abort' };
+export type BulkRequest = { type: 'data'; off: number; len: number } | { type: 'end' } | { type: 'abort' };
 
 /** Worker → main thread. */
 export type BulkReply =
@@ -19,13 +19,13 @@ export type BulkReply =
   | { type: 'done'; code: number; signal?: string; stdout: string; stderr: string }
   | { type: 'error'; name: string; message: string; reason?: string };
 
-/** Bytes posted to the worker and not yet taken by its channel, at most. */
-const WINDOW = 4 << 20;
+/** The ring shared with each worker: bytes handed over and not yet taken by its channel, at most. */
+const RING = 4 << 20;
 
 /**
  * Runs `command` with `stdin` on a connection of its own in a worker thread, so the encryption and
- * socket writes of a large stream leave the main thread (which only copies each chunk into a
- * transferred ArrayBuffer). The worker logs in with the same credentials (passed in memory, never
+ * socket writes of a large stream leave the main thread (which only copies each chunk into a ring
+ * of shared memory the worker reads from: no allocation, no transfer). The worker logs in with the same credentials (passed in memory, never
  * written anywhere) and accepts only the host key the caller pins. Resolves with the exit status
  * like a channel; a failed login or connection rejects with a HostConnectError. `stdin` is
  * consumed at the channel's pace and destroyed if the command ends first.
@@ -39,11 +39,18 @@ export function execInWorker(
 ): Promise<ChannelResult> {
   return new Promise<ChannelResult>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const worker = new Worker(new URL('./ssh-bulk-worker.js', import.meta.url), { workerData: init });
-    let inFlight = 0;
+    const ring = new SharedArrayBuffer(RING);
+    const view = new Uint8Array(ring);
+    const worker = new Worker(new URL('./ssh-bulk-worker.js', import.meta.url), { workerData: { ...init, ring } });
+    // Bytes copied into the ring and bytes the worker's channel took: the ring holds the difference.
+    let written = 0;
+    let acked = 0;
+    const queue: Buffer[] = [];
+    let ended = false;
     let settled = false;
+    const post = (m: BulkRequest): void => worker.postMessage(m);
     const onAbort = (): void => {
-      worker.postMessage({ type: 'abort' } satisfies BulkRequest);
+      post({ type: 'abort' });
       settle(() => reject(signal?.reason ?? new Error('aborted')));
     };
     const settle = (fn: () => void): void => {
@@ -55,24 +62,40 @@ export function execInWorker(
       fn();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Copies what fits into the ring (one copy, no allocation) and tells the worker where it is.
+    const pump = (): void => {
+      while (queue.length > 0 && !settled) {
+        const c = queue[0] as Buffer;
+        const at = written % RING;
+        const n = Math.min(c.length, RING - (written - acked), RING - at);
+        if (n === 0) break;
+        view.set(c.subarray(0, n), at);
+        post({ type: 'data', off: at, len: n });
+        written += n;
+        if (n < c.length) queue[0] = c.subarray(n);
+        else queue.shift();
+      }
+      if (queue.length > 0) stdin.pause();
+      else if (ended) post({ type: 'end' });
+      else if (stdin.isPaused() && !settled) stdin.resume();
+    };
     const onData = (chunk: Buffer): void => {
-      // A copy the worker owns (the chunk may be shared with other hosts' streams).
-      const copy = new Uint8Array(chunk.length);
-      copy.set(chunk);
-      worker.postMessage({ type: 'data', chunk: copy.buffer } satisfies BulkRequest, [copy.buffer]);
-      inFlight += chunk.length;
-      if (inFlight >= WINDOW) stdin.pause();
+      queue.push(chunk);
+      pump();
     };
     stdin.on('data', onData);
-    stdin.once('end', () => worker.postMessage({ type: 'end' } satisfies BulkRequest));
+    stdin.once('end', () => {
+      ended = true;
+      if (queue.length === 0) post({ type: 'end' });
+    });
     stdin.once('error', (err) => {
-      worker.postMessage({ type: 'abort' } satisfies BulkRequest);
+      post({ type: 'abort' });
       settle(() => reject(err));
     });
     worker.on('message', (m: BulkReply) => {
       if (m.type === 'ack') {
-        inFlight -= m.bytes;
-        if (inFlight < WINDOW && stdin.isPaused() && !settled) stdin.resume();
+        acked += m.bytes;
+        if (queue.length > 0) pump();
       } else if (m.type === 'done') {
         settle(() => resolve({ code: m.code, ...(m.signal !== undefined ? { signal: m.signal } : {}), stdout: Buffer.from(m.stdout), stderr: m.stderr }));
       } else {
