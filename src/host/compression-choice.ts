@@ -10,6 +10,14 @@ import { hasLocalZstd, type CompressionMode, type StreamCompression } from './st
 const RATE: Readonly<Record<'gzip' | 'zstd', number>> = { gzip: 60e6, zstd: 300e6 };
 /** Below this many compressible bytes the link is not measured: the cheapest compressor is used. */
 export const MEASURE_MIN = 16 << 20;
+/**
+ * A {@link LinkMeter}'s defaults: bytes not timed (they only fill the fan-out, a bulk worker's ring
+ * while its connection opens, the SSH window and the socket) and bytes timed after them.
+ */
+const SKIP = 8 << 20;
+const WINDOW = 16 << 20;
+/** Bytes a measurement takes: what the caller sends uncompressed to decide. */
+export const MEASURE_BYTES = SKIP + WINDOW;
 /** The machine counts as busy (the link is CPU-bound, compressing would slow it) above this share. */
 const BUSY = 0.85;
 
@@ -87,8 +95,8 @@ export class LinkMeter {
   });
 
   constructor(
-    private readonly skip = 4 << 20,
-    private readonly window = 12 << 20,
+    private readonly skip = SKIP,
+    private readonly window = WINDOW,
   ) {}
 
   /** `n` more bytes went out. */

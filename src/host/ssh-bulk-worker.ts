@@ -20,8 +20,18 @@ const abort = new AbortController();
 const early: BulkRequest[] = [];
 let channel: ClientChannel | undefined;
 
+// Acknowledged in batches (a message per chunk back costs the main thread a wake-up each).
+let unacked = 0;
 const handle = (ch: ClientChannel, m: BulkRequest): void => {
-  if (m.type === 'data') ch.write(Buffer.from(init.ring, m.off, m.len), () => reply({ type: 'ack', bytes: m.len }));
+  if (m.type === 'data') {
+    ch.write(Buffer.from(init.ring, m.off, m.len), () => {
+      unacked += m.len;
+      if (unacked >= 1 << 20 || ch.writableLength === 0) {
+        reply({ type: 'ack', bytes: unacked });
+        unacked = 0;
+      }
+    });
+  }
   else if (m.type === 'end') ch.end();
 };
 

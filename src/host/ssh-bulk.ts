@@ -41,7 +41,11 @@ export function execInWorker(
     if (signal?.aborted) return reject(signal.reason);
     const ring = new SharedArrayBuffer(RING);
     const view = new Uint8Array(ring);
-    const worker = new Worker(new URL('./ssh-bulk-worker.js', import.meta.url), { workerData: { ...init, ring } });
+    const worker = new Worker(new URL('./ssh-bulk-worker.js', import.meta.url), {
+      workerData: { ...init, ring },
+      // ssh2 allocates a buffer per packet: a small young generation frees them early (flat RSS).
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 },
+    });
     // Bytes copied into the ring and bytes the worker's channel took: the ring holds the difference.
     let written = 0;
     let acked = 0;

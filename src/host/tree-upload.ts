@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import type { PassThrough } from 'node:stream';
 import { DigestingStream } from '../image/digest.js';
 import { TransferError } from './errors.js';
 import type { Host, UploadTreeOptions, UploadTreeResult } from './host.js';
-import { type CompressionChoice, chooseCompression, decideByRate, LinkMeter, MEASURE_MIN } from './compression-choice.js';
+import { type CompressionChoice, chooseCompression, decideByRate, LinkMeter, MEASURE_BYTES } from './compression-choice.js';
 import { buildManifest, parseManifest, serializeManifest, type TreeEntry, type TreeManifest } from './manifest.js';
 import { compressStream, type StreamCompression } from './stream-codec.js';
 import { shellQuote } from './shell.js';
@@ -50,7 +51,20 @@ export type UploadManyOptions = Omit<UploadTreeOptions, 'manifest' | 'onProgress
   readonly onProgress?: (host: string, done: number, total: number) => void;
   /** Told which compression was chosen for the hosts that share a stream, and why. */
   readonly onChoice?: (hosts: readonly string[], choice: CompressionChoice) => void;
+  /**
+   * Large streams over a worker thread's connection per host (`Host.execBulk`): `auto` (default)
+   * when this machine has at least {@link BULK_CORES} cores, `always`, `never`.
+   */
+  readonly bulkWorkers?: 'auto' | 'always' | 'never';
 };
+
+/**
+ * Cores from which `auto` sends through workers. Measured on 2 shared cores at load 7 (3 hosts,
+ * 768 MB): the workers cost 50% more CPU (a second handshake, a copy and a message per chunk,
+ * thread wake-ups) and lost 10-30% of wall time where the main thread's spare time had no idle
+ * core to go to.
+ */
+const BULK_CORES = 4;
 
 interface HostPlan {
   readonly host: Host;
@@ -244,7 +258,7 @@ async function sendGroup(
       const sent = await streamTo(targets.map((l) => l.hp.host), entries, compression, localDir, remoteDir, {
         ...opts,
         onBytes,
-        bulk: sum(entries) >= BULK_MIN,
+        bulk: sum(entries) >= BULK_MIN && useWorkers(opts.bulkWorkers ?? 'auto'),
         ...(meter ? { onWire: (n: number) => meter.add(n) } : {}),
       });
       sent.forEach((r, k) => {
@@ -264,8 +278,8 @@ async function sendGroup(
     // auto on a large tree: the link is measured on bytes that go uncompressed anyway (the
     // compressed files, or else the first compressible ones), then the rest is sent as decided.
     const meter = new LinkMeter();
-    const onStored = sum(alreadyCompressed) >= MEASURE_MIN;
-    const head = onStored ? [] : headOf(compressible, MEASURE_MIN);
+    const onStored = sum(alreadyCompressed) >= MEASURE_BYTES;
+    const head = onStored ? [] : headOf(compressible, MEASURE_BYTES);
     const tail = compressible.slice(head.length);
     const first = Promise.all([stream(alreadyCompressed, 'none', onStored ? meter : undefined), stream(head, 'none', onStored ? undefined : meter)]);
     choice = decideByRate(pending.measure, await meter.result);
@@ -337,6 +351,10 @@ async function streamTo(
       return digesting.size();
     }),
   );
+}
+
+function useWorkers(mode: 'auto' | 'always' | 'never'): boolean {
+  return mode === 'always' || (mode === 'auto' && availableParallelism() >= BULK_CORES);
 }
 
 /** The first entries of `entries` that hold at least `bytes` (all of them when they hold less). */

@@ -41,8 +41,13 @@ test('bulk streams go over a worker thread connection, host key pinned, failures
         h.execBulk = own;
       });
     }
-    const results = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/bulk', { compression: 'none' });
+    const results = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/bulk', { compression: 'none', bulkWorkers: 'always' });
     assert.equal(bulk, 3);
+    // `never`: the same over the main connections.
+    bulk = 0;
+    const inProcess = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/bulk-main', { compression: 'none', bulkWorkers: 'never' });
+    assert.equal(bulk, 0);
+    for (const r of inProcess) assert.equal(r.status, 'fulfilled', String((r as PromiseRejectedResult).reason));
     for (const [k, r] of results.entries()) {
       assert.equal(r.status, 'fulfilled', String((r as PromiseRejectedResult).reason));
       const v = (r as PromiseFulfilledResult<UploadTreeResult>).value;
@@ -59,7 +64,7 @@ test('bulk streams go over a worker thread connection, host key pinned, failures
     const killer = b.exec(
       'for i in $(seq 200); do p=$(pgrep -f "^tar -x -p --numeric-owner -f - -C /srv/killed") && { kill -KILL $p; exit 0; }; sleep 0.05; done; exit 1',
     );
-    const results = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/killed', { compression: 'none' });
+    const results = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/killed', { compression: 'none', bulkWorkers: 'always' });
     await killer;
     assert.equal(results[0]?.status, 'fulfilled', String((results[0] as PromiseRejectedResult).reason));
     assert.equal(results[2]?.status, 'fulfilled', String((results[2] as PromiseRejectedResult).reason));
