@@ -14,8 +14,8 @@
 #   BENCH_DIST      compiled checkout to run (default .tmp/dist-bench5)
 #   BENCH_COMPILE   0 to skip `tsc` and use what is in BENCH_DIST (default 1)
 #   BENCH_PROFILE   1: after the timed runs, `sealer delete -a` and one more `sealer run` under
-#                   `node --cpu-prof`; prints its top frames by self time and copies the profile
-#                   to .tmp/bench-profiles/ (default 0)
+#                   `node --cpu-prof`, then the unchanged re-run under it too; prints their top
+#                   frames by self time and copies the profiles to .tmp/bench-profiles/ (default 0)
 #   BENCH_KEEP      1 to keep the temp dir (default 0; containers and network are always removed)
 #
 # Traffic goes only to the containers this script starts (and to 127.0.0.1).
@@ -451,6 +451,17 @@ if [[ $profile == 1 ]]; then
       python3 "$repo/bench/profile-top.py" "$prof_file"
     )
     profile_note="cpu profile of sealer run (${prof_secs}s wall under --cpu-prof): $saved"$'\n'"$profile_note"
+  fi
+  # The unchanged re-run too: what is left of it is start-up, connecting and listing.
+  log "profiling sealer run again (node --cpu-prof)"
+  next_id sealer-again-prof
+  timed "$rid" node --cpu-prof --cpu-prof-dir "$work/prof-again" "$sealer_js" "${run_args[@]}"
+  again_secs=$t_secs
+  prof_file=$(ls "$work"/prof-again/*.cpuprofile 2>/dev/null | head -1 || true)
+  if [[ -n $prof_file ]]; then
+    saved=$repo/.tmp/bench-profiles/deliver-again-${size_mb}MB-$(date +%Y%m%d%H%M%S).cpuprofile
+    cp "$prof_file" "$saved"
+    profile_note+=$'\n\n'"cpu profile of the unchanged re-run (${again_secs}s wall under --cpu-prof): $saved"$'\n'"$(python3 "$repo/bench/profile-top.py" "$prof_file")"
   fi
 fi
 

@@ -160,7 +160,7 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
       );
     }
     await pluginPhase(ctx, 'PostInstall', hosts);
-    await state.flush();
+    await state.flushIfChanged();
     return { master0: master0.ip, ran: ctx.ran, skipped: ctx.skipped, delivered, streams };
   } finally {
     await closeAll(hosts);

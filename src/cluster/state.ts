@@ -87,6 +87,8 @@ export class StateKeeper {
     private readonly localPath: string,
     private readonly master0: Host,
     state: ClusterState,
+    /** Both places hold this state already (all but `updatedAt`): nothing to write unless a step is marked. */
+    private stored = false,
   ) {
     this.state = state;
     this.previous = new Set(state.done);
@@ -108,7 +110,8 @@ export class StateKeeper {
       if (s !== undefined && s.rootfsDigest === fresh.rootfsDigest) for (const d of s.done) done.add(d);
     }
     const state: ClusterState = { version: 1, ...fresh, done: [...done], updatedAt: new Date().toISOString() };
-    return new StateKeeper(localStatePath(stateDir, fresh.cluster), master0, state);
+    const same = (s: ClusterState | undefined): boolean => s !== undefined && JSON.stringify({ ...s, updatedAt: '' }) === JSON.stringify({ ...state, updatedAt: '' });
+    return new StateKeeper(localStatePath(stateDir, fresh.cluster), master0, state, same(remote) && same(local));
   }
 
   /** Whether a step was finished (by this run or an earlier one). */
@@ -125,6 +128,7 @@ export class StateKeeper {
   mark(key: string): Promise<void> {
     this.chain = this.chain.then(async () => {
       if (!this.state.done.includes(key)) {
+        this.stored = false;
         this.state = { ...this.state, done: [...this.state.done, key], updatedAt: new Date().toISOString() };
       }
       await this.flush();
@@ -138,6 +142,13 @@ export class StateKeeper {
     await this.master0.writeFile(remoteStatePath(this.state.cluster), `${JSON.stringify(this.state, null, 2)}\n`, {
       mode: 0o600,
     });
+    this.stored = true;
+  }
+
+  /** Writes the state unless both places hold it already (an unchanged re-run writes nothing). */
+  async flushIfChanged(): Promise<void> {
+    await this.chain;
+    if (!this.stored) await this.flush();
   }
 
   /** A copy of the state as it is now. */

@@ -49,8 +49,8 @@ export interface UploadTreeOptions {
   /** gzip level 0–9 when gzip is used (default 1: the link, not the CPU, should be the bottleneck). */
   readonly gzipLevel?: number;
   /**
-   * How the stream of compressible files is compressed (default `auto`: by its size and a probe
-   * of the link). Files that are compressed already are always sent as they are.
+   * How the stream of compressible files is compressed (default `auto`: by its size and the rate
+   * the link carries the first uncompressed bytes). Files that are compressed already are always sent as they are.
    */
   readonly compression?: CompressionMode;
   /** A manifest already computed with `buildManifest(localDir)` (saves hashing once per host). */
@@ -89,6 +89,11 @@ export interface Host {
   readonly name: string;
   /** Runs a command; a non-zero exit throws `CommandFailedError` unless `allowFailure`. */
   exec(command: Command, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional: like exec with a large stdin stream, on a connection of its own in a worker thread
+   * (encryption off the main thread). Used for bulk transfers where the host has it.
+   */
+  execBulk?(command: Command, stdin: Readable, opts?: { signal?: AbortSignal }): Promise<ExecResult>;
   /** Like exec, with stdout as bytes. */
   execRaw(command: Command, opts?: ExecOptions): Promise<RawExecResult>;
   /** Copies one local file (its mode kept), verified by sha256, replaced atomically. */

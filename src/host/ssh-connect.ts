@@ -33,6 +33,11 @@ export interface SshConnectOptions {
   /** SSH keep-alive interval in ms (default 15000; 3 unanswered ones drop the connection). */
   readonly keepaliveIntervalMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Accept exactly this host key (its wire blob) and nothing else; known_hosts and the policy are
+   * not consulted. For a second connection to a host whose key the first one checked.
+   */
+  readonly pinnedHostKey?: Uint8Array;
 }
 
 /** A live ssh2 connection with what is needed to describe it. */
@@ -40,7 +45,13 @@ export interface SshConnection {
   readonly client: Client;
   readonly name: string;
   readonly secrets: readonly string[];
-  readonly hostKey: { readonly type: string; readonly fingerprint: string; readonly verdict: HostKeyVerdict['kind'] };
+  readonly hostKey: {
+    readonly type: string;
+    readonly fingerprint: string;
+    readonly verdict: HostKeyVerdict['kind'];
+    /** The key's wire blob, as the host presented it. */
+    readonly blob: Buffer;
+  };
 }
 
 /** Opens a connection: TCP, host key check, login; errors are HostConnectErrors with a reason. */
@@ -49,10 +60,15 @@ export async function openSsh(opts: SshConnectOptions): Promise<SshConnection> {
   const user = opts.user ?? 'root';
   const name = `${user}@${opts.host}:${port}`;
   const secrets = [opts.password, opts.passphrase].filter((s): s is string => s !== undefined && s !== '');
-  const policy = opts.hostKeyPolicy ?? 'tofu';
+  const pin = opts.pinnedHostKey ? Buffer.from(opts.pinnedHostKey) : undefined;
+  const policy = pin ? 'strict' : (opts.hostKeyPolicy ?? 'tofu');
   const knownHosts = new KnownHostsFile(opts.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts'));
   const khName = knownHostsName(opts.host, port);
-  const known = policy === 'off' ? [] : await knownHosts.keysFor(khName);
+  const known = pin
+    ? [{ type: keyType(pin), blob: pin, line: 0, revoked: false }]
+    : policy === 'off'
+      ? []
+      : await knownHosts.keysFor(khName);
   if (opts.password === undefined && opts.privateKey === undefined) {
     throw new HostConnectError(name, 'auth', 'no password or private key given');
   }
@@ -121,7 +137,7 @@ export async function openSsh(opts: SshConnectOptions): Promise<SshConnection> {
         client,
         name,
         secrets,
-        hostKey: { type: keyType(blob), fingerprint: fingerprint(blob), verdict: verdict.kind },
+        hostKey: { type: keyType(blob), fingerprint: fingerprint(blob), verdict: verdict.kind, blob },
       });
     });
     client.on('error', (err: Error & { level?: string; code?: string }) => {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Client } from 'ssh2';
 import { type Reporter, nullReporter } from '../report/events.js';
@@ -7,6 +8,7 @@ import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeO
 import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
 import { runOnChannel } from './ssh-channel.js';
 import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
+import { type BulkInit, execInWorker } from './ssh-bulk.js';
 import { uploadTreeVia } from './tree-upload.js';
 
 /** Options for {@link SshHost.connect}. */
@@ -23,13 +25,27 @@ export class SshHost implements Host {
   readonly hostKey: SshConnection['hostKey'];
   private readonly client: Client;
   private readonly secrets: readonly string[];
+  /** How a bulk transfer's worker connects: these options with the host key pinned (memory only). */
+  private readonly bulk: BulkInit['connect'];
   private readonly limit: LimitFunction;
   private closed = false;
   private lost: string | undefined;
   /** Kills of aborted commands' process groups still on their way (close waits for them). */
   private readonly kills = new Set<Promise<void>>();
 
-  private constructor(conn: SshConnection, maxChannels: number) {
+  private constructor(conn: SshConnection, maxChannels: number, opts: SshConnectOptions) {
+    const { signal: _signal, ...connect } = opts;
+    this.bulk = {
+      host: connect.host,
+      ...(connect.port !== undefined ? { port: connect.port } : {}),
+      ...(connect.user !== undefined ? { user: connect.user } : {}),
+      ...(connect.password !== undefined ? { password: connect.password } : {}),
+      ...(connect.privateKey !== undefined ? { privateKey: connect.privateKey } : {}),
+      ...(connect.passphrase !== undefined ? { passphrase: connect.passphrase } : {}),
+      ...(connect.connectTimeoutMs !== undefined ? { connectTimeoutMs: connect.connectTimeoutMs } : {}),
+      ...(connect.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: connect.keepaliveIntervalMs } : {}),
+      pinnedHostKey: conn.hostKey.blob,
+    };
     this.client = conn.client;
     this.name = conn.name;
     this.secrets = conn.secrets;
@@ -46,7 +62,7 @@ export class SshHost implements Host {
   /** Connects and logs in; a refused, unreachable, timed-out or rejected login is a HostConnectError. */
   static async connect(opts: SshHostOptions): Promise<SshHost> {
     const conn = await openSsh(opts);
-    const host = new SshHost(conn, opts.maxChannels ?? 8);
+    const host = new SshHost(conn, opts.maxChannels ?? 8, opts);
     const reporter = opts.reporter ?? nullReporter;
     if (conn.hostKey.verdict === 'recorded') {
       reporter.emit({
@@ -88,6 +104,16 @@ export class SshHost implements Host {
       );
     }
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async execBulk(command: Command, stdin: Readable, opts: { signal?: AbortSignal } = {}): Promise<ExecResult> {
+    if (this.closed) throw new HostConnectError(this.name, 'closed', 'the connection was closed');
+    const init: BulkInit = { connect: this.bulk, command: tiedToSession(wrapCommand(command)) };
+    const r = await execInWorker(init, this.name, stdin, this.secrets, opts.signal);
+    if (r.code !== 0) {
+      throw new CommandFailedError(this.name, describeCommand(command), r.code, { stderr: r.stderr, stdout: r.stdout.toString('utf8') }, this.secrets);
+    }
+    return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
   }
 
   upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {

@@ -90,7 +90,11 @@ test('cluster run pipeline: 3 hosts up, re-run, join a 4th, delete one, delete a
 
   await t.test('running again redoes nothing and sends nothing', async () => {
     const reporter = new CollectingReporter();
+    const stateStamp = () => set.dockerExec(m0, 'stat -c %Y.%i /var/lib/sealer/data/demo/state.json');
+    const stampBefore = await stateStamp();
     const r = await runCluster({ ...base(three), reporter });
+    // Nothing changed: the recorded state is not rewritten (same inode and mtime on master0).
+    assert.equal(await stateStamp(), stampBefore);
     const times = reporter.events.flatMap((e) => (e.type === 'step-done' ? [`${e.id}:${e.ms}`] : []));
     t.diagnostic(`step times (ms): ${times.join(' ')}`);
     assert.deepEqual(Object.values(r.delivered), [0, 0, 0]);

@@ -113,6 +113,29 @@ test('delivery never compresses what is compressed already (the stream counters 
     }
   });
 
+  await t.test('auto on a large compressible tree: the first files go as they are and measure the link, the rest as decided', async () => {
+    const src = await tempDir(t);
+    const one = text(4 * MiB);
+    for (let i = 0; i < 10; i++) await writeFile(join(src, `log-${i}.txt`), one);
+    const manifest = await buildManifest(src);
+    const choices: string[] = [];
+    const results = await uploadTreeToHosts(hosts.map((host) => ({ host, manifest })), src, '/srv/auto-large', {
+      compression: 'auto',
+      onChoice: (_h, c) => choices.push(`${c.compression}: ${c.reason}`),
+    });
+    assert.equal(choices.length, 1);
+    assert.match(choices[0] ?? '', /link \d+ MB\/s per host over \d+ MB sent, CPU \d+% busy/);
+    for (const [k, r] of results.entries()) {
+      assert.equal(r.status, 'fulfilled', String((r as PromiseRejectedResult).reason));
+      const v = (r as PromiseFulfilledResult<import('../../../src/host/host.js').UploadTreeResult>).value;
+      assert.equal(v.storedBytes + v.packedBytes, 40 * MiB);
+      // 24 MiB (six files) measured the link uncompressed; the other four followed as decided.
+      if (v.compression === 'none') assert.equal(v.packedBytes, 0);
+      else assert.equal(v.packedBytes, 16 * MiB);
+      assert.deepEqual(await verifyTreeContent(hosts[k] as SshHost, manifest, '/srv/auto-large'), []);
+    }
+  });
+
   await t.test('zstd asked for where a host has none: a clear error naming the host', async () => {
     const src = await tempDir(t);
     await writeFile(join(src, 'notes.txt'), text(MiB));
