@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tempName } from '../image/atomic-file.js';
-import { FILE_MODE, makeDirs } from '../image/fs-modes.js';
+import { DIR_MODE, FILE_MODE } from '../image/fs-modes.js';
 
 /**
  * What is remembered of one file, as stored: `size\tmtimeNs\tctimeNs\tino\tsha256hex`. Kept as
@@ -40,7 +40,6 @@ const RACY_NS = 20_000_000n;
  */
 export class FileHashCache {
   private readonly open = new Map<string, DirRecord>();
-  private readonly writes: Promise<void>[] = [];
   private readonly notBefore: bigint;
   private scratch: Buffer | undefined;
   private failed: unknown;
@@ -107,8 +106,6 @@ export class FileHashCache {
   async save(): Promise<void> {
     for (const rec of this.open.values()) this.writeBack(rec);
     this.open.clear();
-    const writes = this.writes.splice(0);
-    await Promise.all(writes);
     if (this.failed !== undefined) throw this.failed;
   }
 
@@ -155,30 +152,36 @@ export class FileHashCache {
     const file = this.fileOf(rec.dir);
     let body = `${MAGIC}\n${JSON.stringify(rec.dir)}\n`;
     for (const [name, row] of rec.files) body += `${escapeName(name)}\t${row}\n`;
+    // Synchronous, like the walks that evict records: a write queued as a promise cannot run
+    // until a synchronous walk ends, so every evicted body would be held until then (O(files)).
     // No fsync: a torn file after a crash reads as empty, and costs only a re-hash.
-    const write = async (): Promise<void> => {
-      await makeDirs(path.dirname(file));
-      const tmp = tempName(this.tmpDir, 'hashes');
-      try {
-        await writeFile(tmp, body, { mode: FILE_MODE });
-        await chmod(tmp, FILE_MODE);
-        await rename(tmp, file);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-    };
-    // Caught now (an unawaited rejection would end the process), thrown by save().
-    this.writes.push(
-      write().catch((err: unknown) => {
-        this.failed ??= err;
-      }),
-    );
+    const tmp = tempName(this.tmpDir, 'hashes');
+    try {
+      makeDirsSync(path.dirname(file));
+      writeFileSync(tmp, body, { mode: FILE_MODE });
+      chmodSync(tmp, FILE_MODE);
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // Thrown by save(): a cache that cannot be written should not stop the walk midway.
+      this.failed ??= err;
+    }
   }
 
   private fileOf(dir: string): string {
     const h = createHash('sha256').update(dir).digest('hex');
     return path.join(this.dir, h.slice(0, 2), `${h}.txt`);
+  }
+}
+
+/** `mkdir -p` with DIR_MODE whatever the umask (as makeDirs), synchronously. */
+function makeDirsSync(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  if (first === undefined) return;
+  const target = path.resolve(dir);
+  for (let d = path.resolve(first); ; d = path.join(d, path.relative(d, target).split(path.sep)[0]!)) {
+    chmodSync(d, DIR_MODE);
+    if (d === target) return;
   }
 }
 
