@@ -110,7 +110,7 @@ sealer_build() {  # sealer_build NAME STORE COMPRESSION [node flags...]
   local name=$1 store=$2 comp=$3
   shift 3
   log "sealer build --compression $comp"
-  timed "$name" node "$@" "$sealer_js" --root "$store" --progress plain build -t "bench:$comp" --compression "$comp" "$ctx"
+  timed "$name" $sealer_node "$@" "$sealer_js" --root "$store" --progress plain build -t "bench:$comp" --compression "$comp" "$ctx"
   if [[ $t_rc == 0 ]]; then
     add_row sealer "build, --compression $comp" "$t_secs" "$t_rss_mib" "$t_cpu" "$(disk_mib "$store")" sealer
   else

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
 import type { PlannedStep } from './plan.js';
-import type { BigIntStats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { LayerEntry } from '../rootfs/entry.js';
 import { writeSortedLayerBlob } from '../rootfs/layer-blob.js';
 import { CopyDigest, digestFromCache, prepareCopy } from './copy-step.js';
@@ -59,7 +59,7 @@ export async function copyStep(step: Extract<PlannedStep, { kind: 'COPY' }>, env
     // Files are hashed as they stream into the layer (those not remembered): a first build
     // reads each file once. The cache key is summed up in the same pass, in tar order.
     const digest = new CopyDigest();
-    const stats = new Map<LayerEntry, BigIntStats>(); // only the writer's read-ahead window
+    const stats = new Map<LayerEntry, Stats>(); // only the writer's read-ahead window
     const entries = function* (): Generator<LayerEntry> {
       for (const { entry, stats: st } of prepared.items()) {
         if (st) stats.set(entry, st);

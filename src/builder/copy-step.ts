@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { tempName } from '../image/atomic-file.js';
 import type { SourceRange } from '../kubefile/instructions.js';
-import type { LayerEntry } from '../rootfs/entry.js';
+import { compareBytes, type LayerEntry } from '../rootfs/entry.js';
 import { entryFromDisk, entryFromDiskSync, walkInTarOrder } from '../rootfs/walk.js';
 import { type ResolvedSource, resolveSources } from './copy-sources.js';
 import { fetchUrl } from './fetch-url.js';
@@ -25,7 +25,7 @@ export interface CopyContext {
 /** One entry a COPY adds, with the lstat of its source when it is a file from disk. */
 export interface CopyItem {
   readonly entry: LayerEntry;
-  readonly stats?: BigIntStats;
+  readonly stats?: Stats;
 }
 
 /** What a COPY will add, as a stream that can be walked more than once. */
@@ -78,7 +78,7 @@ export async function prepareCopy(
     for (const src of resolved) {
       if (src.isDir) continue;
       const p = destIsDir ? join(dest, src.baseName) : dest;
-      const st = await stat(src.abs, { bigint: true });
+      const st = await stat(src.abs);
       const entry = await entryFromDisk(p, src.abs, st);
       if (!entry) throw unsupported(loc, src.rel, '', st);
       singles.push([{ entry, ...(entry.kind === 'file' ? { stats: st } : {}) }]);
@@ -113,14 +113,14 @@ function* walkSource(src: ResolvedSource, dest: string, loc: SourceRange): Gener
  */
 function* mergeSorted(streams: Iterator<CopyItem>[]): Generator<CopyItem> {
   const heads = streams.map((s) => s.next());
-  const keys = heads.map((h) => (h.done ? undefined : Buffer.from(h.value.entry.path)));
+  const keys = heads.map((h) => (h.done ? undefined : h.value.entry.path));
   for (;;) {
-    let min: Buffer | undefined;
+    let min: string | undefined;
     let win = -1;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       if (k === undefined) continue;
-      const c = min === undefined ? -1 : Buffer.compare(k, min);
+      const c = min === undefined ? -1 : compareBytes(k, min);
       if (c <= 0) {
         min = k;
         win = i;
@@ -129,10 +129,10 @@ function* mergeSorted(streams: Iterator<CopyItem>[]): Generator<CopyItem> {
     if (win < 0) return;
     const item = heads[win]!.value as CopyItem;
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === undefined || Buffer.compare(keys[i]!, min!) !== 0) continue;
+      if (keys[i] !== min) continue;
       heads[i] = streams[i]!.next();
       const h = heads[i]!;
-      keys[i] = h.done ? undefined : Buffer.from(h.value.entry.path);
+      keys[i] = h.done ? undefined : h.value.entry.path;
     }
     yield item;
   }
@@ -144,27 +144,36 @@ function* mergeSorted(streams: Iterator<CopyItem>[]): Generator<CopyItem> {
  */
 export class CopyDigest {
   private readonly h = createHash('sha256');
+  /** Lines not yet hashed: one update per 64 KiB rather than per entry. */
+  private text = '';
 
   /** Adds the next entry; a file needs its content's sha256 (hex). */
   add(e: LayerEntry, sha256?: string): void {
     switch (e.kind) {
       case 'file':
         if (sha256 === undefined) throw new Error(`no content hash for ${e.path}`);
-        this.h.update(`F ${e.path} ${e.mode & 0o7777} ${e.size} ${sha256}\n`);
+        this.text += `F ${e.path} ${e.mode & 0o7777} ${e.size} ${sha256}\n`;
         break;
       case 'dir':
-        this.h.update(`D ${e.path} ${e.mode & 0o7777}\n`);
+        this.text += `D ${e.path} ${e.mode & 0o7777}\n`;
         break;
       case 'symlink':
-        this.h.update(`L ${e.path} ${e.target}\n`);
+        this.text += `L ${e.path} ${e.target}\n`;
         break;
       default:
-        this.h.update(`${e.kind} ${e.path}\n`);
+        this.text += `${e.kind} ${e.path}\n`;
     }
+    if (this.text.length >= 1 << 16) this.flush();
   }
 
   digest(): string {
+    this.flush();
     return this.h.digest('hex');
+  }
+
+  private flush(): void {
+    this.h.update(this.text);
+    this.text = '';
   }
 }
 
@@ -196,7 +205,7 @@ export function digestFromCache(prepared: PreparedCopy, hashes: FileHashCache, b
 }
 
 /** A COPY of something a layer cannot hold (a FIFO, a socket, a device): an error naming it. */
-function unsupported(loc: SourceRange, source: string | undefined, rel: string, st: BigIntStats): UserError {
+function unsupported(loc: SourceRange, source: string | undefined, rel: string, st: Stats): UserError {
   const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a file';
   const what = source === undefined || source === '.' ? rel : rel ? `${source}/${rel}` : source;
   return new UserError(`${loc.file}:${loc.startLine}: COPY source ${JSON.stringify(what)} is ${kind}; COPY copies files, directories and symlinks only`);

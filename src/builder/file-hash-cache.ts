@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tempName } from '../image/atomic-file.js';
-import { FILE_MODE, makeDirs } from '../image/fs-modes.js';
+import { DIR_MODE, FILE_MODE } from '../image/fs-modes.js';
 
 /**
- * What is remembered of one file, as stored: `size\tmtimeNs\tctimeNs\tino\tsha256hex`. Kept as
+ * What is remembered of one file, as stored: `size\tmtimeMs\tctimeMs\tino\tsha256hex` (the lstat's
+ * millisecond doubles: sub-microsecond steps, as exact as the key needs). Kept as
  * the line's text (no parse of its fields): a lookup compares it with the stat's own text.
  */
 type Row = string;
@@ -19,16 +20,20 @@ interface DirRecord {
 }
 
 /** First line of a directory's record file; the second holds the directory (JSON). */
-const MAGIC = 'sealer-file-hashes 1';
+const MAGIC = 'sealer-file-hashes 2';
 
-/** How many directories' records are kept in memory at once; a walk visits one at a time. */
-const OPEN_DIRS = 16;
+/**
+ * How many directories' records are kept in memory at once; a walk visits one at a time. Few,
+ * so a record dies young: one kept over several directories outlives two scavenges and is
+ * promoted, to linger in old space as garbage.
+ */
+const OPEN_DIRS = 4;
 /**
  * A file whose ctime is this close to (or after) the start of the build is not remembered: a
  * change in the same clock tick as that ctime would leave size, mtime and ctime as they were
  * (git's "racily clean" entries). Linux timestamps move in ticks of at most 10 ms.
  */
-const RACY_NS = 20_000_000n;
+const RACY_MS = 20;
 
 /**
  * Content hashes of build-context files, remembered on disk by (size, mtime, ctime, inode) the
@@ -40,9 +45,9 @@ const RACY_NS = 20_000_000n;
  */
 export class FileHashCache {
   private readonly open = new Map<string, DirRecord>();
-  private readonly writes: Promise<void>[] = [];
-  private readonly notBefore: bigint;
+  private readonly notBefore: number;
   private scratch: Buffer | undefined;
+  private last: DirRecord | undefined;
   private failed: unknown;
   /** Files whose content this cache hashed or was told a fresh hash of (not answered from disk). */
   hashedFiles = 0;
@@ -54,7 +59,7 @@ export class FileHashCache {
     private readonly tmpDir: string,
     now: number,
   ) {
-    this.notBefore = BigInt(now) * 1_000_000n - RACY_NS;
+    this.notBefore = now - RACY_MS;
   }
 
   /** Opens the cache under `dir` (created on first write); `now` is when the build began (ms). */
@@ -65,20 +70,20 @@ export class FileHashCache {
   }
 
   /** The remembered sha256 (hex) of `abs` when its stat is unchanged; never reads the file. */
-  peek(abs: string, st: BigIntStats): string | undefined {
-    const row = this.record(path.dirname(abs)).files.get(path.basename(abs));
+  peek(abs: string, st: Stats): string | undefined {
+    const row = this.record(path.dirname(abs)).files.get(basename(abs));
     if (!row) return undefined;
     const key = statKey(st);
     return row.length === key.length + 64 && row.startsWith(key) ? row.slice(key.length) : undefined;
   }
 
   /** Remembers a hash computed elsewhere (while the file was streamed into a layer). */
-  remember(abs: string, st: BigIntStats, sha256: string): void {
+  remember(abs: string, st: Stats, sha256: string): void {
     this.hashedFiles++;
-    this.hashedBytes += Number(st.size);
-    if (st.ctimeNs >= this.notBefore) return;
+    this.hashedBytes += st.size;
+    if (st.ctimeMs >= this.notBefore) return;
     const rec = this.record(path.dirname(abs));
-    rec.files.set(path.basename(abs), statKey(st) + sha256);
+    rec.files.set(basename(abs), statKey(st) + sha256);
     rec.dirty = true;
   }
 
@@ -87,7 +92,7 @@ export class FileHashCache {
    * changed. Synchronous, through one reused buffer: it serves the cache-key walk, which reads
    * only the few files that changed.
    */
-  hashSync(abs: string, st: BigIntStats): string {
+  hashSync(abs: string, st: Stats): string {
     const known = this.peek(abs, st);
     if (known) return known;
     this.scratch ??= Buffer.allocUnsafe(1 << 20);
@@ -107,12 +112,18 @@ export class FileHashCache {
   async save(): Promise<void> {
     for (const rec of this.open.values()) this.writeBack(rec);
     this.open.clear();
-    const writes = this.writes.splice(0);
-    await Promise.all(writes);
+    this.last = undefined;
     if (this.failed !== undefined) throw this.failed;
   }
 
   private record(dir: string): DirRecord {
+    // A walk asks about one directory many times in a row.
+    if (this.last?.dir === dir) return this.last;
+    this.last = this.recordOf(dir);
+    return this.last;
+  }
+
+  private recordOf(dir: string): DirRecord {
     let rec = this.open.get(dir);
     if (rec) {
       // Most recently used last, so the first is the one to evict.
@@ -155,25 +166,20 @@ export class FileHashCache {
     const file = this.fileOf(rec.dir);
     let body = `${MAGIC}\n${JSON.stringify(rec.dir)}\n`;
     for (const [name, row] of rec.files) body += `${escapeName(name)}\t${row}\n`;
+    // Synchronous, like the walks that evict records: a write queued as a promise cannot run
+    // until a synchronous walk ends, so every evicted body would be held until then (O(files)).
     // No fsync: a torn file after a crash reads as empty, and costs only a re-hash.
-    const write = async (): Promise<void> => {
-      await makeDirs(path.dirname(file));
-      const tmp = tempName(this.tmpDir, 'hashes');
-      try {
-        await writeFile(tmp, body, { mode: FILE_MODE });
-        await chmod(tmp, FILE_MODE);
-        await rename(tmp, file);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-    };
-    // Caught now (an unawaited rejection would end the process), thrown by save().
-    this.writes.push(
-      write().catch((err: unknown) => {
-        this.failed ??= err;
-      }),
-    );
+    const tmp = tempName(this.tmpDir, 'hashes');
+    try {
+      makeDirsSync(path.dirname(file));
+      writeFileSync(tmp, body, { mode: FILE_MODE });
+      chmodSync(tmp, FILE_MODE);
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // Thrown by save(): a cache that cannot be written should not stop the walk midway.
+      this.failed ??= err;
+    }
   }
 
   private fileOf(dir: string): string {
@@ -182,8 +188,24 @@ export class FileHashCache {
   }
 }
 
-function statKey(st: BigIntStats): string {
-  return `${st.size}\t${st.mtimeNs}\t${st.ctimeNs}\t${st.ino}\t`;
+/** `mkdir -p` with DIR_MODE whatever the umask (as makeDirs), synchronously. */
+function makeDirsSync(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  if (first === undefined) return;
+  const target = path.resolve(dir);
+  for (let d = path.resolve(first); ; d = path.join(d, path.relative(d, target).split(path.sep)[0]!)) {
+    chmodSync(d, DIR_MODE);
+    if (d === target) return;
+  }
+}
+
+/** `path.basename` for the absolute paths of a walk, without its checks. */
+function basename(abs: string): string {
+  return abs.slice(abs.lastIndexOf('/') + 1);
+}
+
+function statKey(st: Stats): string {
+  return `${st.size}\t${st.mtimeMs}\t${st.ctimeMs}\t${st.ino}\t`;
 }
 
 /** File names may hold tabs and newlines: escaped, with the backslash itself. */

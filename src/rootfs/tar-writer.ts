@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Header, pack } from 'tar-stream';
 
 type TarHeader = Partial<Header> & Pick<Header, 'name'>;
-import { type LayerEntry, sortEntries, tarName } from './entry.js';
+import { compareBytes, type LayerEntry, sortEntries, tarName } from './entry.js';
 
 /** How entry metadata is normalised so that equal trees give byte-equal tars. */
 export interface TarOptions {
@@ -57,7 +57,7 @@ export function writeSortedTar(entries: Iterable<LayerEntry>, opts: TarOptions =
   const ahead: Ahead[] = [];
   let aheadBytes = 0;
   let exhausted = false;
-  let last: Buffer | undefined;
+  let last: string | undefined;
   const fill = (): void => {
     while (!exhausted && ahead.length < READ_AHEAD && aheadBytes < READ_AHEAD_BYTES) {
       const next = it.next();
@@ -66,8 +66,8 @@ export function writeSortedTar(entries: Iterable<LayerEntry>, opts: TarOptions =
         return;
       }
       const e = next.value;
-      const name = Buffer.from(tarName(e));
-      if (last && Buffer.compare(last, name) >= 0) throw new Error(`tar entries out of order: ${tarName(e)} after ${last.toString()}`);
+      const name = tarName(e);
+      if (last !== undefined && compareBytes(last, name) >= 0) throw new Error(`tar entries out of order: ${name} after ${last}`);
       last = name;
       if (e.kind === 'file' && e.size <= SMALL) {
         aheadBytes += e.size;

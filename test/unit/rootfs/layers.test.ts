@@ -204,3 +204,16 @@ test('a placeholder never writes through a symlink planted where it goes', async
   assert.deepEqual(fingerprint(canary), before);
   assert.equal(readFileSync(path.join(root, 'registry/data'), 'utf8'), '');
 });
+
+test('parallel gzip cuts a member where the incoming chunks reach 2 MiB, each member the bytes of zlib.gzip at level 1', async () => {
+  // Text-like and varied, so a member boundary anywhere else would change the bytes.
+  const chunk = (i: number): Buffer => Buffer.from(Array.from({ length: 1 << 18 }, (_, j) => `${i}:${(j * 7919) % 1000} `).join('').slice(0, 1 << 20));
+  const input = [0, 1, 2, 3, 4].map(chunk);
+  const out: Buffer[] = [];
+  const gz = new ParallelGzip();
+  gz.on('data', (c: Buffer) => out.push(c));
+  await pipeline(Readable.from(input), gz);
+  const members = [Buffer.concat(input.slice(0, 2)), Buffer.concat(input.slice(2, 4)), input[4]!];
+  const want = Buffer.concat(members.map((m) => gzipSync(m, { level: 1 })));
+  assert.ok(Buffer.concat(out).equals(want), 'three members: 2 MiB, 2 MiB, 1 MiB');
+});

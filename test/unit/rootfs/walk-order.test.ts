@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LayerEntry } from '../../../src/rootfs/entry.js';
-import { sortEntries } from '../../../src/rootfs/entry.js';
+import { compareBytes, sortEntries } from '../../../src/rootfs/entry.js';
 import { walk, walkInTarOrder } from '../../../src/rootfs/walk.js';
 import { tempDir, writeTree } from '../../support/fs-tree.js';
 
@@ -27,4 +27,14 @@ test('the streaming walk yields paths in the tar order of sortEntries, also wher
   assert.ok(streamed.indexOf('a-b') < streamed.indexOf('a/x'), 'byte order puts a-b before a/x');
   assert.ok(!streamed.includes('link/x'), 'a symlink is not followed');
   assert.equal(new Set(streamed).size, streamed.length);
+});
+
+test('compareBytes orders strings as their UTF-8 bytes do, also past the BMP and around surrogates', () => {
+  const samples = ['', 'a', 'a/', 'a-b', 'a.b', 'ab', 'é', 'ü', '\u{ffff}', '\u{e000}', '\u{10000}', '😀', 'a😀', 'a\u{fffd}', 'z', '~', 'A', ' '];
+  for (const a of samples) {
+    for (const b of samples) {
+      const want = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.equal(Math.sign(compareBytes(a, b)), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    }
+  }
 });
