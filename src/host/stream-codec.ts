@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, type Readable } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
+import { filterProcess } from '../filter-process.js';
 import { createGzip } from 'node:zlib';
 
 /** How a delivery stream is compressed. */
@@ -17,7 +18,7 @@ export const COMPRESSION_MODES: readonly CompressionMode[] = ['auto', 'none', 'g
  */
 export function compressStream(c: StreamCompression, gzipLevel = 1): Duplex {
   if (c === 'gzip') return createGzip({ level: gzipLevel, chunkSize: 256 << 10 });
-  if (c === 'zstd') return processStream('zstd', ['-q', '-c', '-1', '-T2']);
+  if (c === 'zstd') return filterProcess('zstd', ['-q', '-c', '-1', '-T2']);
   return new PassThrough({ highWaterMark: 1 << 20 });
 }
 
@@ -31,20 +32,4 @@ export function hasLocalZstd(): Promise<boolean> {
     child.on('close', (code) => resolve(code === 0));
   });
   return localZstd;
-}
-
-/** Wraps a filter command (stdin → stdout) as a Duplex; a failed exit becomes a stream error. */
-function processStream(cmd: string, args: string[]): Duplex {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stderr: Buffer[] = [];
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout as Readable });
-  child.on('error', (err) => duplex.destroy(new Error(`running ${cmd}: ${err.message}`)));
-  child.on('close', (code) => {
-    if (code !== 0) duplex.destroy(new Error(`${cmd} exited ${code}: ${Buffer.concat(stderr).toString().trim()}`));
-  });
-  duplex.on('close', () => {
-    if (child.exitCode === null) child.kill();
-  });
-  return duplex;
 }

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Duplex, PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { filterProcess } from '../filter-process.js';
 import { createGunzip, createGzip } from 'node:zlib';
 import { MediaType } from '../image/media-types.js';
 
@@ -90,26 +90,13 @@ function gzipMember(input: Buffer, level: number): Promise<Buffer[]> {
 /** A stream that compresses with `c`. zstd runs the `zstd` command on both cores. */
 export function compressor(c: Compression, level?: number): Duplex {
   if (c === 'gzip') return new ParallelGzip(level ?? DEFAULT_LEVEL.gzip);
-  if (c === 'zstd') return processStream('zstd', ['-q', '-c', `-${level ?? DEFAULT_LEVEL.zstd}`, '-T2']);
+  if (c === 'zstd') return filterProcess('zstd', ['-q', '-c', `-${level ?? DEFAULT_LEVEL.zstd}`, '-T2']);
   return new PassThrough({ highWaterMark: CHUNK });
 }
 
 /** A stream that undoes the compression a layer media type names. */
 export function decompressor(mediaType: string): Duplex {
   if (mediaType.endsWith('gzip')) return createGunzip({ chunkSize: 1 << 20 });
-  if (mediaType.endsWith('zstd')) return processStream('zstd', ['-q', '-d', '-c']);
+  if (mediaType.endsWith('zstd')) return filterProcess('zstd', ['-q', '-d', '-c']);
   return new PassThrough({ highWaterMark: CHUNK });
-}
-
-/** Wraps a filter command (stdin → stdout) as a Duplex; a failed exit becomes a stream error. */
-function processStream(cmd: string, args: string[]): Duplex {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stderr: Buffer[] = [];
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout as Readable });
-  child.on('error', (err) => duplex.destroy(new Error(`running ${cmd}: ${err.message}`)));
-  child.on('close', (code) => {
-    if (code !== 0) duplex.destroy(new Error(`${cmd} exited ${code}: ${Buffer.concat(stderr).toString().trim()}`));
-  });
-  return duplex;
 }
