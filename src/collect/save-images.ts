@@ -77,7 +77,9 @@ export async function saveImages(
     images.map((img) =>
       limit(async () => {
         reporter.emit({ type: 'log', level: 'info', text: `pulling ${img.reference}` });
-        const view = claims.view();
+        // A deferred blob is fetched after this image's copy has ended: its failure still names
+        // the image (one of those that need the blob) and where it was referenced.
+        const view = claims.view((err) => imageFailure(img, err));
         try {
           const ref = parseReference(img.reference);
           // The full name: the tree drops the domain itself. `ref.repository` alone would be
@@ -108,12 +110,12 @@ export async function saveImages(
             platforms: res.platforms.map(formatPlatform),
           });
         } catch (err) {
-          const reason = err instanceof Error ? describe(err) : String(err);
           if (opts.skipMissing) {
+            const reason = err instanceof Error ? describe(err) : String(err);
             skipped.push({ reference: img.reference, sources: img.sources, reason });
             reporter.emit({ type: 'warning', text: `skipping ${img.reference} (from ${img.sources.join(', ')}): ${reason}` });
           } else {
-            failures.push(new UserError(`collecting ${img.reference}${img.digest !== undefined ? ` at ${img.digest}` : ''} (referenced by ${img.sources.join(', ')}): ${reason}`));
+            failures.push(imageFailure(img, err));
           }
         } finally {
           view.release();
@@ -151,6 +153,12 @@ function absentPlatforms(omitted: readonly Descriptor[]): string[] {
     return [formatPlatform(d.platform)];
   });
   return [...new Set(names)];
+}
+
+/** An image that could not be collected, saying why and where it was referenced. */
+function imageFailure(img: ImageToSave, err: unknown): UserError {
+  const reason = err instanceof Error ? describe(err) : String(err);
+  return new UserError(`collecting ${img.reference}${img.digest !== undefined ? ` at ${img.digest}` : ''} (referenced by ${img.sources.join(', ')}): ${reason}`);
 }
 
 function describe(err: Error): string {
@@ -214,8 +222,12 @@ class BlobClaims {
     private readonly local: ReadonlySet<Digest>,
   ) {}
 
-  /** A sink for one image's copy; call `release()` when that copy has ended. */
-  view(): ImageSink & Partial<DeferringSink> & { release(): void } {
+  /**
+   * A sink for one image's copy; call `release()` when that copy has ended. A blob it defers is
+   * fetched later, by the sink: `failure` turns that fetch's error into one naming the image (an
+   * abort is passed on as it is).
+   */
+  view(failure: (err: unknown) => Error): ImageSink & Partial<DeferringSink> & { release(): void } {
     const owner = {};
     const { sink, claims } = this;
     const self = this;
@@ -255,7 +267,11 @@ class BlobClaims {
         ? {
             async deferBlob(expected: Descriptor, fetch: BlobFetch): Promise<void> {
               try {
-                await sink.deferBlob(expected, fetch);
+                const named: BlobFetch = (consume, o) =>
+                  fetch(consume, o).catch((err: unknown) => {
+                    throw err instanceof Error && err.name === 'AbortError' ? err : failure(err);
+                  });
+                await sink.deferBlob(expected, named);
               } finally {
                 end(expected.digest);
               }
