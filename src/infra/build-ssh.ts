@@ -27,7 +27,10 @@ export class BuildSsh {
     this.buildId = ctx.buildId;
     this.knownHostsPath = knownHostsPath(ctx.stateDir, ctx.buildId);
     const pair = keyType === 'ecdsa' ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }) : ssh2.utils.generateKeyPairSync('ed25519');
-    this.privateKey = Buffer.from(pair.private);
+    // A buffer of its own, not a slice of Node's shared pool (where Buffer.from puts short
+    // strings): zeroing it clears the only copy, and no other buffer's bytes sit beside it.
+    this.privateKey = Buffer.allocUnsafeSlow(Buffer.byteLength(pair.private));
+    this.privateKey.write(pair.private);
     this.publicKey = `${pair.public.trim()} sealer-build-${ctx.buildId}`;
   }
 

@@ -118,6 +118,7 @@ test('container provider: 1 master + 1 node over SSH with pinned host keys, nest
   assert.deepEqual(await labelledObjects(buildId), NOTHING);
   assert.equal(existsSync(join(stateDir, buildId)), false);
   assert.ok(infra.ssh?.privateKey.every((b) => b === 0), 'the key is wiped from memory');
+  assert.equal(infra.ssh?.privateKey.buffer.byteLength, infra.ssh?.privateKey.length, 'the key has a buffer of its own, not a slice of the shared pool');
   const after = await readFile('/proc/self/mountinfo', 'utf8');
   for (const [merged, pid] of held) {
     assert.ok(!after.includes(merged ?? '?'), `mount ${merged} remains`);
