@@ -1,4 +1,4 @@
-import { parseFamiliarName } from '@swimlane/docker-reference';
+import { createRequire } from 'node:module';
 import { UserError } from '../errors.js';
 import { type Digest, parseDigest } from './digest.js';
 
@@ -26,9 +26,9 @@ export function parseReference(text: string): Reference {
   if (trimmed === '' || /\s/.test(trimmed)) {
     throw new InvalidReferenceError(`invalid image reference ${JSON.stringify(text)}`);
   }
-  let parsed: ReturnType<typeof parseFamiliarName>;
+  let parsed: ReturnType<typeof import('@swimlane/docker-reference').parseFamiliarName>;
   try {
-    parsed = parseFamiliarName(trimmed);
+    parsed = dockerReference().parseFamiliarName(trimmed);
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/^invalid reference format:?\s*/, '') : '';
     throw new InvalidReferenceError(
@@ -76,4 +76,12 @@ export function familiarReference(ref: Reference): string {
   if (ref.tag !== undefined) name += `:${ref.tag}`;
   if (ref.digest !== undefined) name += `@${ref.digest}`;
   return name;
+}
+
+let dockerReferenceModule: typeof import('@swimlane/docker-reference') | undefined;
+
+/** docker's reference grammar, loaded on the first parse: listing an empty store needs none. */
+function dockerReference(): typeof import('@swimlane/docker-reference') {
+  dockerReferenceModule ??= createRequire(import.meta.url)('@swimlane/docker-reference') as typeof import('@swimlane/docker-reference');
+  return dockerReferenceModule;
 }

@@ -87,12 +87,13 @@ describe('start-up loads only what the command needs', () => {
   test('sealer images on an empty store loads the store and nothing of other commands', async (t) => {
     const root = path.join(await tempDir(t), 'store');
     // The first open makes the store (and takes its lock); the second is the plain listing,
-    // which needs no lock (proper-lockfile is loaded on the lock's first use).
+    // which needs no lock (proper-lockfile is loaded on the lock's first use) and parses no
+    // name (docker's reference grammar is loaded on the first parse).
     for (const [pass, locks] of [['new store', ['proper-lockfile']], ['existing empty store', []]] as const) {
       const { res, loaded } = await loadedBy(t, ['images'], root);
       assert.equal(res.code, 0, `${pass}: ${res.stderr}`);
       assert.match(res.stdout, /^IMAGE NAME\s+DIGEST/, pass);
-      assert.deepEqual(loaded.packages, ['@swimlane/docker-reference', 'commander', ...locks], pass);
+      assert.deepEqual(loaded.packages, ['commander', ...locks], pass);
       assert.ok(loaded.sources.includes('image/layout-store.js'), `${pass}: the log saw the store open`);
       assert.deepEqual(inSeams(loaded, COMMAND_SEAMS), [], pass);
       assert.deepEqual(
