@@ -50,6 +50,7 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
         const v = argValue(ins.name, ins.defaultValue, preFrom);
         preFrom.set(ins.name, v ?? '');
       } else if (ins.kind === 'FROM') {
+        if (ins.platform !== undefined) throw new UserError(`${where(ins.location)}: FROM --platform is not supported yet`);
         base = expandWord(ins.image, preFrom).trim();
         if (base === '') throw new UserError(`${where(ins.location)}: FROM names no image after substitution`);
       }
@@ -101,6 +102,15 @@ function planStep(
       return { kind: 'RUN', text, location, command: ins.command, env: [...vars()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
     case 'CMD':
       return { kind: 'CMD', text, location, command: commandText(ins.command) };
+    case 'ADD':
+    case 'MAINTAINER':
+    case 'APP':
+    case 'APPCMDS':
+    case 'APPENV':
+    case 'LAUNCH':
+    case 'CMDS':
+    case 'KUBEVERSION':
+      throw new UserError(`${where(location)}: ${ins.kind === 'APP' ? ins.role : ins.kind} is not supported yet`);
   }
 }
 

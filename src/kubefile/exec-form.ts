@@ -15,10 +15,11 @@ export function parseExecForm(args: string, keyword: string): string[] | undefin
   try {
     parsed = JSON.parse(args);
   } catch {
-    const meantJson = keyword === 'COPY' ? /^\[\s*["']/ : /^\[["']/;
+    const copyLike = keyword === 'COPY' || keyword === 'ADD';
+    const meantJson = copyLike ? /^\[\s*["']/ : /^\[["']/;
     if (!meantJson.test(args)) return undefined;
     problem(
-      `${keyword} exec form is not valid JSON: write it as ["${keyword === 'COPY' ? 'source", "destination' : 'executable", "arg'}"] with double quotes, or drop the brackets for the shell form`,
+      `${keyword} exec form is not valid JSON: write it as ["${copyLike ? 'source", "destination' : 'executable", "arg'}"] with double quotes, or drop the brackets for the shell form`,
     );
   }
   if (!Array.isArray(parsed) || !parsed.every((x): x is string => typeof x === 'string')) {

@@ -1,21 +1,33 @@
+import { checkAppReferences } from './app-references.js';
 import { InstructionProblem, KubefileError } from './errors.js';
-import type { Instruction, InstructionKind, Kubefile } from './instructions.js';
-import { toKind, unknownInstructionMessage } from './keywords.js';
+import type { Instruction, Kubefile } from './instructions.js';
+import { type Keyword, toKind, unknownInstructionMessage } from './keywords.js';
+import { checkLaunchRules } from './launch-rules.js';
+import { parseApp, parseAppCmds, parseAppEnv, parseCmds, parseLaunch } from './parse-apps.js';
 import type { ParseContext } from './parse-context.js';
-import { parseCmd, parseCopy, parseFrom, parseRun } from './parse-commands.js';
+import {
+  parseAdd,
+  parseCmd,
+  parseCopy,
+  parseFrom,
+  parseKubeVersion,
+  parseMaintainer,
+  parseRun,
+} from './parse-commands.js';
 import { parseArg, parseEnv, parseLabel } from './parse-pairs.js';
 import type { AstNode, KubefileAst, KubefileWarning } from './parser.js';
 
 /**
  * AST → typed instructions, the second of buildkit's stages: one parse function per
  * instruction, dispatched on the upper-cased name, plus the rules about order (FROM first and
- * once; ARG may come before it, as in docker). Every problem becomes a {@link KubefileError}
- * located at the instruction's first line; the first problem stops the parse.
+ * once; ARG may come before it, as in docker; LAUNCH and CMDS last, see launch-rules.ts). Every
+ * problem becomes a {@link KubefileError} located at the instruction's first line; the first
+ * problem stops the parse.
  */
 
 type Parser = (ctx: ParseContext) => Instruction | Instruction[];
 
-const PARSERS: Readonly<Record<InstructionKind, Parser>> = {
+const PARSERS: Readonly<Record<Keyword, Parser>> = {
   FROM: parseFrom,
   ARG: parseArg,
   ENV: parseEnv,
@@ -23,13 +35,26 @@ const PARSERS: Readonly<Record<InstructionKind, Parser>> = {
   COPY: parseCopy,
   RUN: parseRun,
   CMD: parseCmd,
+  ADD: parseAdd,
+  MAINTAINER: parseMaintainer,
+  APP: parseApp,
+  CNI: parseApp,
+  CSI: parseApp,
+  APPCMDS: parseAppCmds,
+  APPENV: parseAppEnv,
+  LAUNCH: parseLaunch,
+  CMDS: parseCmds,
+  KUBEVERSION: parseKubeVersion,
 };
 
 /** Flags that deserve a hint beyond "not supported". */
 const FLAG_HINTS: Readonly<Record<string, string>> = {
-  'FROM --platform': '; sealer build --platform chooses the platform',
   'COPY --from': '; multi-stage builds are not supported',
+  'ADD --from': '; multi-stage builds are not supported',
 };
+
+/** The flags an instruction accepts; its parse function reads them. */
+const ACCEPTED_FLAGS: ReadonlySet<string> = new Set(['FROM --platform']);
 
 const STARTS_WITH_FROM = 'a Kubefile starts with FROM <base image>';
 const START_WITH_FROM = `${STARTS_WITH_FROM} (only ARG may come before it)`;
@@ -43,6 +68,7 @@ export function toInstructions(ast: KubefileAst): Kubefile {
   const instructions: Instruction[] = [];
   const warnings: KubefileWarning[] = [...ast.warnings];
   let fromLine: number | undefined;
+  let fromScratch = false;
   for (const node of ast.nodes) {
     try {
       const kind = toKind(node.keyword);
@@ -52,6 +78,7 @@ export function toInstructions(ast: KubefileAst): Kubefile {
       rejectFlags(kind, node);
       const parsed = PARSERS[kind](context(node, file, warnings));
       instructions.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+      if (kind === 'FROM') fromScratch = node.args === 'scratch';
     } catch (err) {
       if (err instanceof InstructionProblem) throw new KubefileError(file, node.startLine, err.message);
       throw err;
@@ -60,11 +87,16 @@ export function toInstructions(ast: KubefileAst): Kubefile {
   if (fromLine === undefined) {
     throw new KubefileError(file, undefined, `no FROM instruction; ${START_WITH_FROM}`);
   }
+  checkLaunchRules(instructions, file, warnings);
   warnings.sort((a, b) => a.line - b.line);
-  return { instructions, warnings };
+  const kubefile = { instructions, warnings };
+  // An empty base has no apps, so every app reference can be checked now; otherwise the build
+  // checks them once it has read the base image's apps.
+  if (fromScratch) checkAppReferences(kubefile, []);
+  return kubefile;
 }
 
-function checkOrder(kind: InstructionKind, node: AstNode, fromLine: number | undefined): void {
+function checkOrder(kind: Keyword, node: AstNode, fromLine: number | undefined): void {
   if (kind === 'FROM' && fromLine !== undefined) {
     throw new InstructionProblem(
       `second FROM (the first is on line ${fromLine}); multi-stage Kubefiles are not supported`,
@@ -75,8 +107,8 @@ function checkOrder(kind: InstructionKind, node: AstNode, fromLine: number | und
   }
 }
 
-function rejectFlags(kind: InstructionKind, node: AstNode): void {
-  const flag = node.flags[0];
+function rejectFlags(kind: Keyword, node: AstNode): void {
+  const flag = node.flags.find((f) => !ACCEPTED_FLAGS.has(`${kind} ${f.split('=')[0] ?? f}`));
   if (flag === undefined) return;
   const name = flag.split('=')[0] ?? flag;
   const hint = FLAG_HINTS[`${kind} ${name}`] ?? '';

@@ -5,18 +5,39 @@ import type { InstructionKind } from './instructions.js';
  * docker instructions we do not support get a specific message, anything else a did-you-mean.
  */
 
-/** The instructions a Kubefile supports, in the order the documentation lists them. */
-export const KEYWORDS: readonly InstructionKind[] = ['FROM', 'ARG', 'ENV', 'LABEL', 'COPY', 'RUN', 'CMD'];
+/** An instruction name: a kind, or CNI/CSI, which are written apart but parse to an APP. */
+export type Keyword = InstructionKind | 'CNI' | 'CSI';
+
+/**
+ * The instructions a Kubefile supports: docker's first, then the sealer v0.9+ ones. Earlier
+ * names win a did-you-mean tie.
+ */
+export const KEYWORDS: readonly Keyword[] = [
+  'FROM',
+  'ARG',
+  'ENV',
+  'LABEL',
+  'COPY',
+  'RUN',
+  'CMD',
+  'ADD',
+  'MAINTAINER',
+  'APP',
+  'APPCMDS',
+  'APPENV',
+  'CNI',
+  'CSI',
+  'KUBEVERSION',
+  'LAUNCH',
+  'CMDS',
+];
 
 const NOT_SUPPORTED = ' is not supported in a Kubefile';
-const SEALER_V09 = ' is a sealer v0.9 instruction and is not supported in this Kubefile';
 
-/** Docker (and sealer v0.9) instructions that are real but refused, with a hint where one helps. */
+/** Docker instructions that are real but refused, with a hint where one helps. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  ADD: `${NOT_SUPPORTED}; use COPY, which also fetches http(s) URLs`,
   WORKDIR: `${NOT_SUPPORTED}; RUN starts in the rootfs root, so use cd inside RUN`,
   ENTRYPOINT: `${NOT_SUPPORTED}; use CMD for the commands run when the cluster starts`,
-  MAINTAINER: `${NOT_SUPPORTED}; use LABEL maintainer="..."`,
   USER: NOT_SUPPORTED,
   EXPOSE: NOT_SUPPORTED,
   VOLUME: NOT_SUPPORTED,
@@ -24,15 +45,10 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   HEALTHCHECK: NOT_SUPPORTED,
   SHELL: NOT_SUPPORTED,
   ONBUILD: NOT_SUPPORTED,
-  APP: SEALER_V09,
-  APPCMDS: SEALER_V09,
-  LAUNCH: `${SEALER_V09}; use CMD`,
-  CMDS: `${SEALER_V09}; use one CMD per command`,
-  KUBEVERSION: SEALER_V09,
 };
 
-/** Returns the instruction kind for an upper-cased name, or undefined when it is not one. */
-export function toKind(keyword: string): InstructionKind | undefined {
+/** Returns the keyword for an upper-cased name, or undefined when it is not one. */
+export function toKind(keyword: string): Keyword | undefined {
   return KEYWORDS.find((k) => k === keyword);
 }
 
@@ -44,13 +60,13 @@ export function unknownInstructionMessage(name: string): string {
   const shown = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}...` : name);
   const suggestion = closest(keyword);
   if (suggestion !== undefined) return `unknown instruction ${shown} (did you mean ${suggestion}?)`;
-  return `unknown instruction ${shown}; a Kubefile knows ${KEYWORDS.slice(0, -1).join(', ')} and CMD`;
+  return `unknown instruction ${shown}; a Kubefile knows ${KEYWORDS.slice(0, -1).join(', ')} and ${KEYWORDS[KEYWORDS.length - 1]}`;
 }
 
 /** The nearest supported keyword, if it is close enough to be a typo. */
-function closest(keyword: string): InstructionKind | undefined {
+function closest(keyword: string): Keyword | undefined {
   const limit = Math.min(2, Math.max(1, Math.floor(keyword.length / 2)));
-  let best: InstructionKind | undefined;
+  let best: Keyword | undefined;
   let bestDistance = limit + 1;
   for (const candidate of KEYWORDS) {
     const d = editDistance(keyword, candidate);

@@ -29,10 +29,10 @@ function shorten(word: string): string {
 }
 
 /**
- * Rejects an ARG or ENV name that is not a shell variable name: the build exports these to
+ * Rejects an ARG, ENV or APPENV name that is not a shell variable name: the build exports these to
  * /bin/sh, which cannot see any other name.
  */
-export function requireVariableName(name: string, keyword: 'ARG' | 'ENV'): void {
+export function requireVariableName(name: string, keyword: 'ARG' | 'ENV' | 'APPENV'): void {
   if (!VARIABLE_NAME.test(name)) {
     problem(
       `${keyword} name ${JSON.stringify(name)} is not valid: use letters, digits and _, not starting with a digit`,

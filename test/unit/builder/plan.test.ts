@@ -33,3 +33,10 @@ test('an unused build arg is a warning, not an error', () => {
   const p = plan('FROM scratch\nARG A\n', { A: '1', B: '2' });
   assert.deepEqual(p.warnings, ['build argument B was given but no ARG in the Kubefile uses it']);
 });
+
+test('sealer v0.9+ instructions are refused by the build until it implements them, naming the line', () => {
+  const plan = (text: string) => () => planBuild(parseKubefile(text), new Map());
+  assert.throws(plan('FROM scratch\nCNI calico local://calico.yaml\n'), { name: 'UserError', message: 'Kubefile:2: CNI is not supported yet' });
+  assert.throws(plan('FROM scratch\nADD a.tar /opt/\n'), { message: 'Kubefile:2: ADD is not supported yet' });
+  assert.throws(plan('FROM --platform=linux/arm64 scratch\n'), { message: 'Kubefile:1: FROM --platform is not supported yet' });
+});

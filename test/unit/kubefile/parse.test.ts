@@ -144,7 +144,8 @@ test('lower-case and mixed-case names work; errors show the name as written', ()
 
 test('very long unknown names are shortened in the message', () => {
   const err = errorOf(`FROM scratch\n${'X'.repeat(100)} y\n`);
-  assert.equal(err.reason.length < 140, true);
+  // The list of known instructions follows the name; the name itself is cut at 40 characters.
+  assert.equal(err.reason.length < 220, true);
   assert.match(err.reason, /^unknown instruction "X{40}\.\.\."/);
 });
 
