@@ -218,11 +218,27 @@ export class FakeAliyun {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await this.queue;
+    // Bounded: a request or background task whose connection or container went away with the
+    // close can wait forever on an event that never comes, and with nothing else holding the
+    // event loop the test would end as "Promise resolution is still pending".
+    await settleWithin(this.queue, 10_000);
     await this.world.close();
-    await Promise.allSettled([...this.tasks]);
+    await settleWithin(Promise.allSettled([...this.tasks]), 10_000);
     // A removal that raced the close may have left an object behind.
     await this.world.close();
+  }
+}
+
+/** Waits for `p` to settle, or `ms` at most (a timer that holds the event loop meanwhile). */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([p.then(() => {}, () => {}), limit]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
