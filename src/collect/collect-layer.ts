@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { tempName } from '../image/atomic-file.js';
 import { DigestMismatchError } from '../image/blob-store.js';
+import { compareBytes } from '../image/byte-order.js';
 import type { Digest } from '../image/digest.js';
 import { FILE_MODE } from '../image/fs-modes.js';
 import type { LayoutStore } from '../image/layout-store.js';
@@ -155,7 +156,7 @@ async function layOut(input: CollectLayerInput, blobs: CollectedBlobs) {
     entries.set(blob.path, { name: blob.path, dir: false, blob });
   }
   entries.set('registry', { name: 'registry', dir: true });
-  const sorted = [...entries.values()].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const sorted = [...entries.values()].sort((a, b) => compareBytes(a.name, b.name));
 
   const key = createHash('sha256').update(VERSION);
   const pieces: Piece[] = [];

@@ -1,3 +1,5 @@
+import { compareBytes } from './byte-order.js';
+
 /**
  * JSON text byte-for-byte as Go's encoding/json Marshal writes it, for annotations that sealer
  * (a Go program) writes: no blanks; struct fields in declaration order; map keys sorted by their
@@ -32,7 +34,7 @@ export function goStrings(list: readonly string[]): string {
 
 /** A `map[string]string`: keys sorted by UTF-8 bytes, as Go sorts them. */
 export function goStringMap(map: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const keys = Object.keys(map).sort(compareBytes);
   return `{${keys.map((k) => `${goString(k)}:${goString(map[k] ?? '')}`).join(',')}}`;
 }
 

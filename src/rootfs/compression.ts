@@ -1,6 +1,6 @@
 import { type Duplex, PassThrough, Transform, type TransformCallback } from 'node:stream';
-import { filterProcess } from '../filter-process.js';
 import { createGunzip, createGzip } from 'node:zlib';
+import { filterProcess } from '../filter-process.js';
 import { MediaType } from '../image/media-types.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';

@@ -1,3 +1,5 @@
+import { compareBytes } from '../image/byte-order.js';
+
 /**
  * What goes into a layer, before it is a tar: the layer path (relative, `/`-separated, no
  * leading slash) and where the bytes come from. Whiteouts follow the OCI layer spec
@@ -32,19 +34,3 @@ export function sortEntries(entries: readonly LayerEntry[]): LayerEntry[] {
   return [...entries].sort((a, b) => compareBytes(tarName(a), tarName(b)));
 }
 
-/**
- * Compares two strings by their UTF-8 bytes (code point order) without encoding them: UTF-16
- * code units order the same way except where a surrogate meets U+E000-U+FFFF, which is left to
- * Buffer.compare.
- */
-export function compareBytes(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x < 0xd800 || y < 0xd800) return x - y;
-    return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-  }
-  return a.length - b.length;
-}

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Header, pack } from 'tar-stream';
 
 type TarHeader = Partial<Header> & Pick<Header, 'name'>;
-import { compareBytes, type LayerEntry, sortEntries, tarName } from './entry.js';
+
+import { compareBytes } from '../image/byte-order.js';
+import { type LayerEntry, sortEntries, tarName } from './entry.js';
 
 /** How entry metadata is normalised so that equal trees give byte-equal tars. */
 export interface TarOptions {

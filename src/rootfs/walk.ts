@@ -3,7 +3,8 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PathEscapeError } from '../confined-path.js';
-import { compareBytes, type LayerEntry } from './entry.js';
+import { compareBytes } from '../image/byte-order.js';
+import type { LayerEntry } from './entry.js';
 
 /** A path found under a root, with its lstat. */
 export interface WalkedEntry {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { compareBytes } from '../../../src/image/byte-order.js';
 import type { LayerEntry } from '../../../src/rootfs/entry.js';
-import { compareBytes, sortEntries } from '../../../src/rootfs/entry.js';
+import { sortEntries } from '../../../src/rootfs/entry.js';
 import { walk, walkInTarOrder } from '../../../src/rootfs/walk.js';
 import { tempDir, writeTree } from '../../support/fs-tree.js';
 
