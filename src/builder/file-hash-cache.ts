@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tempName } from '../image/atomic-file.js';
-import { DIR_MODE, FILE_MODE } from '../image/fs-modes.js';
+import { FILE_MODE, makeDirsSync } from '../image/fs-modes.js';
 
 /**
  * What is remembered of one file, as stored: `size\tmtimeMs\tctimeMs\tino\tsha256hex` (the lstat's
@@ -185,17 +185,6 @@ export class FileHashCache {
   private fileOf(dir: string): string {
     const h = createHash('sha256').update(dir).digest('hex');
     return path.join(this.dir, h.slice(0, 2), `${h}.txt`);
-  }
-}
-
-/** `mkdir -p` with DIR_MODE whatever the umask (as makeDirs), synchronously. */
-function makeDirsSync(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-  if (first === undefined) return;
-  const target = path.resolve(dir);
-  for (let d = path.resolve(first); ; d = path.join(d, path.relative(d, target).split(path.sep)[0]!)) {
-    chmodSync(d, DIR_MODE);
-    if (d === target) return;
   }
 }
 

@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -16,11 +17,22 @@ export const FILE_MODE = 0o644;
  */
 export async function makeDirs(dir: string): Promise<void> {
   const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  if (first === undefined) return;
+  for (const d of madeDirs(first, dir)) await chmod(d, DIR_MODE);
+}
+
+/** {@link makeDirs}, synchronously (for callers inside a synchronous walk). */
+export function makeDirsSync(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  for (const d of madeDirs(first, dir)) chmodSync(d, DIR_MODE);
+}
+
+/** The directories a recursive mkdir of `dir` made, from `first` (what it returned) down to `dir`. */
+function madeDirs(first: string | undefined, dir: string): string[] {
+  if (first === undefined) return [];
   const target = path.resolve(dir);
-  for (let d = path.resolve(first); ; ) {
-    await chmod(d, DIR_MODE);
-    if (d === target) return;
-    d = path.join(d, path.relative(d, target).split(path.sep)[0]!);
+  const made: string[] = [];
+  for (let d = path.resolve(first); ; d = path.join(d, path.relative(d, target).split(path.sep)[0]!)) {
+    made.push(d);
+    if (d === target) return made;
   }
 }
