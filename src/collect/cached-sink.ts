@@ -67,34 +67,37 @@ export class CachedTreeSink implements DeferringSink {
     const { registryDir } = this.tree;
     const files: TreeFile[] = [];
     for (const abs of this.tree.written) {
-      const rel = path.relative(registryDir, abs);
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const at = layerPath(registryDir, abs);
+      if (at === undefined) continue;
       const st = await lstat(abs);
       if (!st.isFile()) continue;
-      const digest = blobDigestOf(rel);
-      files.push({ path: `registry/${rel.split(path.sep).join('/')}`, source: abs, size: st.size, ...(digest ? { digest } : {}) });
+      const digest = blobDigestOf(at);
+      files.push({ path: at, source: abs, size: st.size, ...(digest ? { digest } : {}) });
     }
     for (const [abs, digest] of this.tree.memoryLinks) {
-      const rel = path.relative(registryDir, abs);
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const at = layerPath(registryDir, abs);
+      if (at === undefined) continue;
       const content = Buffer.from(digest);
-      files.push({ path: `registry/${rel.split(path.sep).join('/')}`, source: abs, size: content.length, content });
+      files.push({ path: at, source: abs, size: content.length, content });
     }
     const blobs: TreeBlob[] = [...this.tree.reserved.values()].map((desc) => {
       const fetch = this.fetches.get(desc.digest);
-      return {
-        path: `registry/${path.relative(registryDir, blobDataPath(registryDir, desc.digest)).split(path.sep).join('/')}`,
-        desc,
-        ...(fetch ? { fetch } : {}),
-      };
+      return { path: layerPath(registryDir, blobDataPath(registryDir, desc.digest))!, desc, ...(fetch ? { fetch } : {}) };
     });
     return { files, blobs };
   }
 }
 
-/** The digest a tree path names when it is a blob's data file. */
-function blobDigestOf(rel: string): Digest | undefined {
-  const m = /^docker\/registry\/v2\/blobs\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})\/data$/.exec(rel.split(path.sep).join('/'));
+/** The layer path (`registry/...`, `/`-separated) of a path under the tree; undefined for the tree itself or outside it. */
+function layerPath(registryDir: string, abs: string): string | undefined {
+  const rel = path.relative(registryDir, abs);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return `registry/${rel.split(path.sep).join('/')}`;
+}
+
+/** The digest a layer path names when it is a blob's data file. */
+function blobDigestOf(at: string): Digest | undefined {
+  const m = /^registry\/docker\/registry\/v2\/blobs\/sha256\/[0-9a-f]{2}\/([0-9a-f]{64})\/data$/.exec(at);
   return m ? (`sha256:${m[1]}` as Digest) : undefined;
 }
 

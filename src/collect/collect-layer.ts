@@ -72,9 +72,9 @@ type Fill = (fh: FileHandle, at: number, hasher: LayerHasher) => Promise<number>
  * metadata (directories 0755, files 0644, mtime 0, root-owned, sorted), so it depends only on
  * what was collected. The tar is laid out before any blob is read (every size is known from
  * the manifests), then the blobs are written straight into their offsets with positional
- * writes, several at once: each copied from a stored layer that holds it (`blobs`) or fetched,
- * and verified against its digest as it streams. The layer's own digest is computed over the
- * file as the filled prefix grows. The file is a temp file until everything is verified; only
+ * writes, several at once: each copied from a stored layer that holds it (`blobs`) or fetched.
+ * A {@link LayerHasher} verifies each region against its blob's digest once it is written, and
+ * computes the layer's own digest over the file as the verified prefix grows. The file is a temp file until everything is verified; only
  * then is it renamed into the store and its blobs recorded.
  *
  * The layout key (headers, and the digest or content of every entry) names the tar's bytes:
@@ -304,7 +304,8 @@ async function copyRange(loc: BlobLocation, fh: FileHandle, at: number): Promise
 
 /**
  * Writes a fetched blob's stream at `at` (chunks gathered into ~1 MiB positional writes). The
- * stream verifies itself and fails before its end on a mismatch; the size is checked here too.
+ * stream is not hashed (the caller verifies the region once it is written); its size is
+ * checked here.
  * Read in flowing mode: chunks come one by one as received (an async iterator would read the
  * stream's whole buffer at once, copying every byte into a new buffer).
  */

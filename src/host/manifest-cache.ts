@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../image/atomic-file.js';
 import type { TreeEntry } from './manifest.js';
 
 /** What the cache keeps of a file: its hash and whether it is compressed already. */
@@ -65,12 +66,8 @@ export class ManifestCache {
       const s = this.seen.get(e.path) as { stamp: string } & CachedFile;
       return JSON.stringify([e.path, s.stamp, s.sha256, s.compressed]);
     });
-    const tmp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(tmp, `{"version":${VERSION},"files":[\n${rows.join(',\n')}\n]}\n`, { mode: 0o600 });
-      await rename(tmp, this.path);
-    } catch {
-      await rm(tmp, { force: true }).catch(() => undefined);
-    }
+    const body = `{"version":${VERSION},"files":[\n${rows.join(',\n')}\n]}\n`;
+    // Best effort: a cache that cannot be written only costs the next run a re-hash.
+    await writeFileAtomic(this.path, body, dirname(this.path), 0o600).catch(() => undefined);
   }
 }
