@@ -26,12 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# `npm install`, not `npm ci`: the registry mirror here lacks biome's binaries for other
-# platforms, so the lock cannot list them and `npm ci` refuses the lock as out of sync.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm install" >&2
-  npm install --no-audit --no-fund >&2
-fi
+# `npm ci` from the committed lock; fails if that changed a tracked file.
+bash scripts/npm-install.sh >&2
 
 bash scripts/setup-helm.sh >&2
 bash scripts/setup-kubectl.sh >&2

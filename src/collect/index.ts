@@ -1,3 +1,8 @@
+/**
+ * Container-image collection: `detectImages` over a rootfs, image archives, and the embedded
+ * registry tree. The COLLECT layer (`cached-sink.ts`, `collect-layer.ts`, `collected-blobs.ts`),
+ * `save-images.ts` and `harvest/` are imported by their own paths. See README.md.
+ */
 import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { formatReference, parseReference } from '../image/reference.js';

@@ -1,3 +1,4 @@
+/** Build modes by name: lite here, the live modes (local, container, cloud) loaded on demand. See README.md. */
 import type { BuildMode } from '../builder/mode.js';
 import { UsageError, UserError } from '../errors.js';
 import type { CloudCredentials, CloudSettings } from '../infra/cloud/settings.js';
