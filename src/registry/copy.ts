@@ -8,7 +8,9 @@ import { type Reporter, nullReporter } from '../report/events.js';
 import type { BlobReadOptions } from './blob-read.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import { parseManifest, manifestBlobs } from './manifest.js';
+import { nodeSuccessors } from '../image/successors.js';
+import { retry } from '../retry.js';
+import { parseManifest } from './manifest.js';
 import { formatPlatform, hostPlatform, normalisePlatform, platformMatches, selectManifests } from './platform.js';
 import { transferProgress } from './progress.js';
 
@@ -94,7 +96,7 @@ export async function copyImage(
 
   const limit = pLimit(options.concurrency ?? 4);
   const unique = new Map<Digest, Descriptor>();
-  for (const c of chosen) for (const b of manifestBlobs(c.manifest)) unique.set(b.digest, b);
+  for (const c of chosen) for (const b of nodeSuccessors({ kind: 'manifest', mediaType: c.desc.mediaType, manifest: c.manifest })) unique.set(b.digest, b);
   let fetched = 0;
   const single = chosen[0];
   const pending = [...unique.values()];
@@ -205,39 +207,50 @@ async function fetchBlob(
   reporter: Reporter,
   options?: BlobReadOptions,
 ): Promise<void> {
-  const attempts = client.transport.retries + 1;
-  for (let attempt = 1; ; attempt++) {
-    const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
-    try {
-      const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add, options);
-      await consume(stream);
-      progress.done();
-      return;
-    } catch (err) {
-      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
-      if (!retry || attempt >= attempts || client.transport.signal?.aborted) {
-        throw new Error(`pulling blob ${blob.digest} of ${formatReference(ref)}`, { cause: err });
-      }
-      reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${attempt}/${attempts - 1})` });
-      await client.transport.backoff(attempt - 1);
-    }
+  const retryable = (err: unknown) => err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
+  let failed: unknown;
+  try {
+    await retry(
+      async () => {
+        const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
+        try {
+          const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add, options);
+          await consume(stream);
+        } catch (err) {
+          failed = err;
+          throw err;
+        }
+        progress.done();
+      },
+      client.transport.retryOptions(retryable, (err, n) =>
+        reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${n}/${client.transport.retries})` }),
+      ),
+    );
+  } catch (err) {
+    if (err !== failed) throw err; // the wait before a retry was aborted
+    throw new Error(`pulling blob ${blob.digest} of ${formatReference(ref)}`, { cause: err });
   }
 }
 
 /** Fetches a small blob (a config) into memory, verified; undefined when it is too big to hold. */
 async function readSmallBlob(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Buffer | undefined> {
   if (desc.size > 4 << 20) return undefined;
-  const attempts = client.transport.retries + 1;
-  for (let attempt = 1; ; attempt++) {
-    try {
+  const retryable = (err: unknown) => err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
+  let failed: unknown;
+  try {
+    return await retry(async () => {
       const chunks: Buffer[] = [];
-      for await (const c of await client.openBlob(ref.domain, ref.repository, desc)) chunks.push(c as Buffer);
+      try {
+        for await (const c of await client.openBlob(ref.domain, ref.repository, desc)) chunks.push(c as Buffer);
+      } catch (err) {
+        failed = err;
+        throw err;
+      }
       return Buffer.concat(chunks);
-    } catch (err) {
-      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
-      if (!retry || attempt >= attempts) throw new Error(`pulling config ${desc.digest} of ${formatReference(ref)}`, { cause: err });
-      await client.transport.backoff(attempt - 1);
-    }
+    }, client.transport.retryOptions(retryable));
+  } catch (err) {
+    if (err !== failed) throw err; // the wait before a retry was aborted
+    throw new Error(`pulling config ${desc.digest} of ${formatReference(ref)}`, { cause: err });
   }
 }
 
