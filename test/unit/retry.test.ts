@@ -11,7 +11,14 @@ describe('retry', () => {
         if (attempt < 2) throw new Error(`fail ${attempt}`);
         return attempt;
       },
-      { retries: 3, onRetry: (_e, n) => told.push(n), delayMs: (a) => (waits.push(a), 1) },
+      {
+        retries: 3,
+        onRetry: (_e, n) => told.push(n),
+        delayMs: (a) => {
+          waits.push(a);
+          return 1;
+        },
+      },
     );
     assert.equal(r, 2);
     assert.deepEqual(told, [1, 2]);
