@@ -2,8 +2,10 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import type { ImageSink } from '../image/blob-store.js';
 import { type Digest, digestOf } from '../image/digest.js';
-import { isIndexType, isManifestType, MediaType } from '../image/media-types.js';
+import { InvalidManifestError } from '../image/manifest-check.js';
+import { MediaType } from '../image/media-types.js';
 import { formatReference, parseReference } from '../image/reference.js';
+import { nodeSuccessors, type ParsedManifest, parseNode } from '../image/successors.js';
 import type { Descriptor, Index, Manifest } from '../image/types.js';
 import { indexTar, resolveEntry, streamTarEntries, type TarEntryInfo } from './archive-tar.js';
 import { listFiles } from './files.js';
@@ -175,39 +177,47 @@ function planOci(entries: Map<string, TarEntryInfo>, label: string): Plan {
 
 const blobPath = (d: Digest): string => `blobs/sha256/${d.slice(7)}`;
 
+/** Indexes nested deeper than this are refused (real images nest one level). */
+const MAX_INDEX_DEPTH = 4;
+
 /** Plans one manifest or index (children first); returns what to put, or undefined if absent. */
 function planOciObject(
   entries: Map<string, TarEntryInfo>,
   desc: Descriptor,
   label: string,
   plan: Plan,
+  depth = 0,
 ): { desc: Descriptor; bytes: Buffer } | undefined {
   const e = resolveEntry(entries, blobPath(desc.digest));
   if (e?.data === undefined) return undefined;
   if (e.digest !== desc.digest) throw new ImageArchiveError(`${label}: ${desc.digest} does not match its content`);
-  const obj = JSON.parse(e.data.toString('utf8')) as Partial<Manifest & Index>;
-  const mediaType = obj.mediaType ?? desc.mediaType;
-  if (isManifestType(mediaType) && obj.config !== undefined && Array.isArray(obj.layers)) {
-    for (const b of [obj.config, ...obj.layers]) {
+  let node: ParsedManifest;
+  try {
+    node = parseNode(e.data, desc.mediaType ?? '', `${label}: ${desc.digest}`);
+  } catch (err) {
+    if (err instanceof InvalidManifestError) throw new ImageArchiveError(err.message, { cause: err });
+    throw err;
+  }
+  if (node.kind === 'manifest') {
+    for (const b of nodeSuccessors(node)) {
       const be = resolveEntry(entries, blobPath(b.digest));
       if (be !== undefined) plan.blobs.set(be.name, b);
       else if (b.urls === undefined) throw new ImageArchiveError(`${label}: blob ${b.digest} of ${desc.digest} is missing`);
     }
     return { desc, bytes: e.data };
   }
-  if (!isIndexType(mediaType) || !Array.isArray(obj.manifests)) {
-    throw new ImageArchiveError(`${label}: ${desc.digest} is neither a manifest nor an index`);
-  }
+  if (depth >= MAX_INDEX_DEPTH) throw new ImageArchiveError(`${label}: ${desc.digest}: indexes nested more than ${MAX_INDEX_DEPTH} deep`);
+  const all = nodeSuccessors(node);
   const kept: Descriptor[] = [];
-  for (const child of obj.manifests) {
-    const c = planOciObject(entries, child, label, plan);
+  for (const child of all) {
+    const c = planOciObject(entries, child, label, plan, depth + 1);
     if (c === undefined) continue;
     plan.manifests.push(c);
     kept.push(child);
   }
-  if (kept.length === obj.manifests.length) return { desc, bytes: e.data };
+  if (kept.length === all.length) return { desc, bytes: e.data };
   if (kept.length === 0) throw new ImageArchiveError(`${label}: no manifest of index ${desc.digest} is in the archive`);
   plan.warnings.push(`${label}: index ${desc.digest} lists manifests the archive lacks; stored with the ${kept.length} present`);
-  const bytes = Buffer.from(JSON.stringify({ ...obj, manifests: kept }));
-  return { desc: { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes };
+  const bytes = Buffer.from(JSON.stringify({ ...node.index, manifests: kept }));
+  return { desc: { mediaType: node.mediaType, digest: digestOf(bytes), size: bytes.length }, bytes };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../image/digest.js';
-import { isIndexType, isManifestType } from '../image/media-types.js';
 import { parseReference } from '../image/reference.js';
+import { nodeSuccessors, parseNode } from '../image/successors.js';
 import type { Descriptor } from '../image/types.js';
 
 /**
@@ -69,18 +69,7 @@ export interface ManifestRefs {
 
 /** Reads what a manifest or index refers to; `mediaType` is used when the JSON lacks one. */
 export function manifestRefs(bytes: Uint8Array, mediaType?: string): ManifestRefs {
-  const obj = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
-    mediaType?: string;
-    config?: Descriptor;
-    layers?: Descriptor[];
-    manifests?: Descriptor[];
-  };
-  const mt = obj.mediaType ?? mediaType;
-  if (isIndexType(mt) || (!isManifestType(mt) && Array.isArray(obj.manifests))) {
-    return { kind: 'index', blobs: [], children: obj.manifests ?? [] };
-  }
-  if (obj.config === undefined || !Array.isArray(obj.layers)) {
-    throw new Error(`not an image manifest or index (media type ${mt ?? 'unknown'})`);
-  }
-  return { kind: 'manifest', blobs: [obj.config, ...obj.layers], children: [] };
+  const node = parseNode(bytes, mediaType ?? '', 'manifest');
+  const next = nodeSuccessors(node);
+  return node.kind === 'index' ? { kind: 'index', blobs: [], children: next } : { kind: 'manifest', blobs: next, children: [] };
 }

@@ -5,7 +5,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { tempName } from './atomic-file.js';
-import { parseDigest } from './digest.js';
+import pLimit from 'p-limit';
+import { copyGraph, type GraphSource, type GraphTarget } from './copy-graph.js';
+import { type Digest, digestHex, parseDigest } from './digest.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
 import { MediaType } from './media-types.js';
 import { recordOutsideTemp } from './owned-temp.js';
@@ -17,7 +19,8 @@ export type SaveProgress = (done: number, total: number) => void;
 /**
  * Writes images to `file` as an OCI image layout in a tar (what `skopeo inspect
  * oci-archive:FILE:NAME` reads): `oci-layout`, `index.json` naming every image, and each blob
- * once however many images share it. Streamed blob by blob; written to a temp file beside
+ * once however many images share it, copied by {@link copyGraph} (children before parents,
+ * sizes checked, the store's digests verified as read). Streamed blob by blob; written to a temp file beside
  * `file` and renamed, so a failed or aborted save leaves no half archive. The temp file carries
  * this process's pid and is recorded in the store's tmp, so if the process is killed outright
  * the next command that opens the store (or `prune`) removes it.
@@ -30,16 +33,11 @@ export async function saveArchive(
   signal?: AbortSignal,
 ): Promise<{ blobs: number; bytes: number }> {
   signal?.throwIfAborted();
+  // The total, for progress: every blob the images reach, once.
   const digests = new Set<string>();
   for (const img of images) for (const hex of await store.reachable(img.descriptor)) digests.add(hex);
-  const sorted = [...digests].sort();
-  const sizes = new Map<string, number>();
   let total = 0;
-  for (const hex of sorted) {
-    const size = (await store.readBlobStat(parseDigest(`sha256:${hex}`))).size;
-    sizes.set(hex, size);
-    total += size;
-  }
+  for (const hex of digests) total += (await store.readBlobStat(parseDigest(`sha256:${hex}`))).size;
   const index = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
@@ -51,18 +49,28 @@ export async function saveArchive(
   const sig = signal ? { signal } : {};
   const write = pipeline(tar as unknown as Readable, createWriteStream(tmp), sig);
   let done = 0;
+  const written = new Set<Digest>();
+  const one = pLimit(1); // a tar is written one entry at a time
+  const target: GraphTarget = {
+    exists: async (d) => written.has(d.digest),
+    push: (d, open) =>
+      one(async () => {
+        if (written.has(d.digest)) return;
+        const entry = tar.entry({ name: `blobs/sha256/${digestHex(d.digest)}`, size: d.size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+        await pipeline(await open(), entry as unknown as NodeJS.WritableStream, sig);
+        written.add(d.digest);
+        done += d.size;
+        onProgress?.(done, total);
+      }),
+  };
+  // The store's streams verify their digest: the copy counts sizes only.
+  const source: GraphSource = { fetch: (d) => store.openBlob(d.digest) };
   try {
     await addBuffer(tar, 'oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await addBuffer(tar, 'index.json', Buffer.from(JSON.stringify(index)));
     await addDir(tar, 'blobs');
     await addDir(tar, 'blobs/sha256');
-    for (const hex of sorted) {
-      const size = sizes.get(hex) ?? 0;
-      const entry = tar.entry({ name: `blobs/sha256/${hex}`, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
-      await pipeline(await store.openBlob(parseDigest(`sha256:${hex}`)), entry as unknown as NodeJS.WritableStream, sig);
-      done += size;
-      onProgress?.(done, total);
-    }
+    for (const img of images) await copyGraph(source, target, img.descriptor, { sourceVerifies: true, ...sig });
     tar.finalize();
     await write;
     await rename(tmp, file);
@@ -74,7 +82,7 @@ export async function saveArchive(
   } finally {
     await forget();
   }
-  return { blobs: sorted.length, bytes: total };
+  return { blobs: written.size, bytes: total };
 }
 
 function addBuffer(tar: ReturnType<typeof pack>, name: string, body: Buffer): Promise<void> {

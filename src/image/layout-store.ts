@@ -9,7 +9,8 @@ import { type BlobStore, DigestMismatchError } from './blob-store.js';
 import { CorruptBlobError, VerifyingStream } from './blob-verify.js';
 import { ByteCounter, type Digest, DigestingStream, digestHex, digestOf } from './digest.js';
 import { FILE_MODE, makeDirs } from './fs-modes.js';
-import { checkDescriptor, checkIndex, checkManifest, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { checkDescriptor, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
+import { isGraphNode, successors } from './successors.js';
 import { isIndexType, isManifestType, MediaType } from './media-types.js';
 import { removeStaleTemp } from './owned-temp.js';
 import { pidAlive, pidOfTempName } from './pid-alive.js';
@@ -329,19 +330,12 @@ export class LayoutStore implements BlobStore {
     const hex = digestHex(desc.digest);
     if (live.has(hex)) return;
     live.add(hex);
-    if (!(await this.hasBlob(desc.digest))) return;
+    if (!isGraphNode(desc.mediaType) || !(await this.hasBlob(desc.digest))) return;
     // A blob that is corrupt or malformed reaches nothing further; it must not stop a gc.
-    const doc = isIndexType(desc.mediaType) || isManifestType(desc.mediaType)
-      ? await this.readBlob(desc.digest, MAX_MANIFEST_BYTES).then((b) => parseJsonDocument(b, MAX_MANIFEST_BYTES, desc.digest)).catch(() => undefined)
-      : undefined;
-    if (doc === undefined) return;
-    if (isIndexType(desc.mediaType)) {
-      const index = tryCheck(() => checkIndex(doc, desc.digest));
-      for (const child of index?.manifests ?? []) await this.mark(child, live);
-    } else {
-      const m = tryCheck(() => checkManifest(doc, desc.digest));
-      for (const d of m ? [m.config, ...m.layers] : []) live.add(digestHex(d.digest));
-    }
+    const next = await this.readBlob(desc.digest, MAX_MANIFEST_BYTES)
+      .then((b) => successors(desc, b, desc.digest, { requireMediaType: true }))
+      .catch(() => []);
+    for (const child of next) await this.mark(child, live);
   }
 
   private async updateIndex(
@@ -424,14 +418,6 @@ function nameProblem(name: string): string | undefined {
     return undefined;
   } catch (err) {
     return (err as Error).message;
-  }
-}
-
-function tryCheck<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { formatOwner, type Owner, parseOwner } from './owner.js';
 import type { RecordedResource, ResourceKind } from './state.js';
+import { retry } from '../retry.js';
 
 /** Every Docker object a build creates carries its build id in this label, set at creation. */
 export const BUILD_LABEL = 'sealer.io/build';
@@ -90,16 +91,11 @@ async function removeOne(docker: Dockerode, r: RecordedResource): Promise<boolea
 
 /** A network can still have an endpoint for a moment after its last container went: retry briefly. */
 async function removeNetwork(docker: Dockerode, name: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await docker.getNetwork(name).remove();
-      return;
-    } catch (err) {
-      const status = statusOf(err);
-      if (attempt >= 20 || (status !== 403 && status !== 409 && status !== 500)) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await retry(() => docker.getNetwork(name).remove(), {
+    retries: 20,
+    delayMs: () => 100,
+    shouldRetry: (err) => [403, 409, 500].includes(statusOf(err) ?? 0),
+  });
 }
 
 /** The HTTP status of a Docker Engine API error, if it has one. */

@@ -1,6 +1,7 @@
 import { type Readable, Transform } from 'node:stream';
 import type { Descriptor } from '../image/types.js';
 import type { BlobContext } from './blob-read.js';
+import { retry } from '../retry.js';
 import { RegistryError } from './errors.js';
 import { type RequestSubject, expectStatus } from './status.js';
 import { type HttpResponse, header } from './transport.js';
@@ -16,6 +17,8 @@ export interface PushBlobOptions {
   readonly chunkSize?: number;
   /** Called with each number of bytes sent (only when the blob is really uploaded). */
   readonly onBytes?: (n: number) => void;
+  /** The caller has just asked (HEAD) and the registry lacks the blob: do not ask again. */
+  readonly existsChecked?: boolean;
 }
 
 /**
@@ -34,28 +37,23 @@ export async function pushBlob(
   open: () => Promise<Readable>,
   options: PushBlobOptions = {},
 ): Promise<PushBlobResult> {
-  if (await ctx.hasBlob(domain, repo, desc.digest)) return 'exists';
+  if (!options.existsChecked && (await ctx.hasBlob(domain, repo, desc.digest))) return 'exists';
   const subject: RequestSubject = { domain, method: 'POST', what: `blob ${desc.digest} in ${repo}` };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const session = await startSession(ctx, domain, repo, desc, options.mountFrom ?? [], subject);
-      if (session === 'mounted') {
-        ctx.rememberBlob(domain, repo, desc.digest);
-        return 'mounted';
-      }
-      const done = options.chunkSize !== undefined && options.chunkSize > 0
-        ? await uploadChunks(ctx, domain, repo, desc, open, session, options.chunkSize, options.onBytes)
-        : await uploadWhole(ctx, domain, repo, desc, open, session, options.onBytes);
-      await expectStatus(done, [201, 204], { ...subject, method: 'PUT' });
-      await done.body.dump().catch(() => {});
+  // A temporary failure restarts the whole upload from a new session.
+  return retry(async () => {
+    const session = await startSession(ctx, domain, repo, desc, options.mountFrom ?? [], subject);
+    if (session === 'mounted') {
       ctx.rememberBlob(domain, repo, desc.digest);
-      return 'uploaded';
-    } catch (err) {
-      const temporary = err instanceof RegistryError && err.temporary;
-      if (!temporary || attempt >= ctx.transport.retries || ctx.transport.signal?.aborted) throw err;
-      await ctx.transport.backoff(attempt);
+      return 'mounted';
     }
-  }
+    const done = options.chunkSize !== undefined && options.chunkSize > 0
+      ? await uploadChunks(ctx, domain, repo, desc, open, session, options.chunkSize, options.onBytes)
+      : await uploadWhole(ctx, domain, repo, desc, open, session, options.onBytes);
+    await expectStatus(done, [201, 204], { ...subject, method: 'PUT' });
+    await done.body.dump().catch(() => {});
+    ctx.rememberBlob(domain, repo, desc.digest);
+    return 'uploaded';
+  }, ctx.transport.retryOptions((err) => err instanceof RegistryError && err.temporary));
 }
 
 async function startSession(

@@ -3,12 +3,14 @@ import pLimit from 'p-limit';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
 import { type Digest, digestOf } from '../image/digest.js';
 import { type Reference, formatReference } from '../image/reference.js';
-import type { Descriptor, Manifest, Platform } from '../image/types.js';
+import type { Descriptor, Platform } from '../image/types.js';
 import { type Reporter, nullReporter } from '../report/events.js';
 import type { BlobReadOptions } from './blob-read.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import { parseManifest, manifestBlobs } from './manifest.js';
+import { nodeSuccessors, type ParsedManifest } from '../image/successors.js';
+import { retry } from '../retry.js';
+import { parseManifest } from './manifest.js';
 import { formatPlatform, hostPlatform, normalisePlatform, platformMatches, selectManifests } from './platform.js';
 import { transferProgress } from './progress.js';
 
@@ -49,7 +51,7 @@ export interface CopyImageResult {
 interface Chosen {
   readonly desc: Descriptor;
   readonly bytes: Buffer;
-  readonly manifest: Manifest;
+  readonly node: ParsedManifest & { readonly kind: 'manifest' };
   platform?: Platform;
 }
 
@@ -89,18 +91,18 @@ export async function copyImage(
       rewritten = true;
     }
   } else {
-    chosen = [{ desc: topDesc, bytes: top.bytes, manifest: parsed.manifest }];
+    chosen = [{ desc: topDesc, bytes: top.bytes, node: parsed }];
   }
 
   const limit = pLimit(options.concurrency ?? 4);
   const unique = new Map<Digest, Descriptor>();
-  for (const c of chosen) for (const b of manifestBlobs(c.manifest)) unique.set(b.digest, b);
+  for (const c of chosen) for (const b of nodeSuccessors(c.node)) unique.set(b.digest, b);
   let fetched = 0;
   const single = chosen[0];
   const pending = [...unique.values()];
   if (parsed.kind === 'manifest' && single !== undefined) {
     // A lone manifest names no platform: read it from the config, fetched once into memory.
-    const config = single.manifest.config;
+    const config = single.node.manifest.config;
     const cfg = await readSmallBlob(client, ref, config);
     if (cfg !== undefined) {
       const platform = configPlatform(cfg);
@@ -147,7 +149,7 @@ async function fetchChild(client: RegistryClient, ref: Reference, desc: Descript
   }
   const parsed = parseManifest(m.bytes, desc.mediaType || m.mediaType, where);
   if (parsed.kind !== 'manifest') throw new RegistryError(`${where}: nested indexes are not supported`, { kind: 'protocol', domain: ref.domain });
-  return { desc, bytes: m.bytes, manifest: parsed.manifest, ...(desc.platform ? { platform: desc.platform } : {}) };
+  return { desc, bytes: m.bytes, node: parsed, ...(desc.platform ? { platform: desc.platform } : {}) };
 }
 
 /**
@@ -197,7 +199,7 @@ async function copyBlob(
 }
 
 /** One blob from the registry into `consume`, retried as {@link BlobFetch} says. */
-async function fetchBlob(
+function fetchBlob(
   client: RegistryClient,
   ref: Reference,
   blob: Descriptor,
@@ -205,39 +207,48 @@ async function fetchBlob(
   reporter: Reporter,
   options?: BlobReadOptions,
 ): Promise<void> {
-  const attempts = client.transport.retries + 1;
-  for (let attempt = 1; ; attempt++) {
-    const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
-    try {
-      const stream = await client.openBlob(ref.domain, ref.repository, blob, progress.add, options);
-      await consume(stream);
+  return withBlobRetries(
+    client,
+    `pulling blob ${blob.digest} of ${formatReference(ref)}`,
+    async () => {
+      const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
+      await consume(await client.openBlob(ref.domain, ref.repository, blob, progress.add, options));
       progress.done();
-      return;
-    } catch (err) {
-      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
-      if (!retry || attempt >= attempts || client.transport.signal?.aborted) {
-        throw new Error(`pulling blob ${blob.digest} of ${formatReference(ref)}`, { cause: err });
-      }
-      reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${attempt}/${attempts - 1})` });
-      await client.transport.backoff(attempt - 1);
-    }
-  }
+    },
+    (err, n) => reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${n}/${client.transport.retries})` }),
+  );
 }
 
 /** Fetches a small blob (a config) into memory, verified; undefined when it is too big to hold. */
 async function readSmallBlob(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Buffer | undefined> {
   if (desc.size > 4 << 20) return undefined;
-  const attempts = client.transport.retries + 1;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await client.openBlob(ref.domain, ref.repository, desc)) chunks.push(c as Buffer);
-      return Buffer.concat(chunks);
-    } catch (err) {
-      const retry = err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
-      if (!retry || attempt >= attempts) throw new Error(`pulling config ${desc.digest} of ${formatReference(ref)}`, { cause: err });
-      await client.transport.backoff(attempt - 1);
-    }
+  return withBlobRetries(client, `pulling config ${desc.digest} of ${formatReference(ref)}`, async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of await client.openBlob(ref.domain, ref.repository, desc)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  });
+}
+
+/**
+ * Runs a blob read under the transport's retries: bytes that do not match (a cut or corrupt
+ * transfer) and temporary failures are tried again from the start. The last failure is wrapped
+ * as `what`; an abort during the wait before a retry is passed on as it is.
+ */
+async function withBlobRetries<T>(client: RegistryClient, what: string, read: () => Promise<T>, onRetry?: (err: unknown, n: number) => void): Promise<T> {
+  const retryable = (err: unknown) => err instanceof DigestMismatchError || (err instanceof RegistryError && err.temporary);
+  let failed: unknown;
+  try {
+    return await retry(
+      () =>
+        read().catch((err: unknown) => {
+          failed = err;
+          throw err;
+        }),
+      client.transport.retryOptions(retryable, onRetry),
+    );
+  } catch (err) {
+    if (err !== failed) throw err;
+    throw new Error(what, { cause: err });
   }
 }
 

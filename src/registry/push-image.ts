@@ -1,14 +1,14 @@
-import type { Readable } from 'node:stream';
-import pLimit from 'p-limit';
+import { Readable } from 'node:stream';
 import { DigestMismatchError } from '../image/blob-store.js';
+import { copyGraph, type GraphSource } from '../image/copy-graph.js';
 import { type Digest, digestOf } from '../image/digest.js';
 import { type Reference, formatReference } from '../image/reference.js';
-import type { Descriptor, Manifest } from '../image/types.js';
+import { isGraphNode } from '../image/successors.js';
+import type { Descriptor } from '../image/types.js';
 import { type Reporter, nullReporter } from '../report/events.js';
-import type { PushBlobResult } from './blob-upload.js';
 import type { RegistryClient } from './client.js';
-import { manifestBlobs, parseManifest } from './manifest.js';
-import { transferProgress } from './progress.js';
+import { registryTarget } from './graph-stores.js';
+import { type TransferProgress, transferProgress } from './progress.js';
 
 /** Where pushed content comes from: a local store, an archive, another registry. */
 export interface ImageSource {
@@ -27,6 +27,8 @@ export interface PushImageOptions {
   readonly mountFrom?: readonly string[];
   /** Upload in PATCH chunks of this size instead of one PUT per blob. */
   readonly chunkSize?: number;
+  /** The source's blob streams check their own digest (the layout store's do): only sizes are counted here. */
+  readonly sourceVerifies?: boolean;
 }
 
 /** What {@link pushImage} did. */
@@ -41,10 +43,11 @@ export interface PushImageResult {
 }
 
 /**
- * Pushes an image or an index to `ref`: for an index, each child first (its blobs, then the
- * child manifest by digest), the index last, so the registry never holds a manifest whose
- * parts are missing. Every blob goes once (HEAD first, then a mount from a repository the
- * client has seen it in or `mountFrom`, then an upload), several in flight.
+ * Pushes an image or an index to `ref` through {@link copyGraph}: for an index, each child first
+ * (its blobs, then the child manifest by digest), the index last (under the tag), so the
+ * registry never holds a manifest whose parts are missing. Every blob goes once (HEAD first,
+ * then a mount from a repository the client has seen it in or `mountFrom`, then an upload),
+ * several in flight, its size and digest checked as it is read.
  */
 export async function pushImage(
   client: RegistryClient,
@@ -60,55 +63,36 @@ export async function pushImage(
     throw new DigestMismatchError(top.digest, actual, top.size, manifestBytes.length, `pushing ${where}`);
   }
   const reporter = options.reporter ?? nullReporter;
-  const limit = pLimit(options.concurrency ?? 4);
   const counts = { uploaded: 0, mounted: 0, existing: 0, bytes: 0 };
-  const blobs = new Map<Digest, Promise<PushBlobResult>>();
-
-  const pushBlobOnce = (blob: Descriptor): Promise<PushBlobResult> => {
-    let p = blobs.get(blob.digest);
-    if (p === undefined) {
-      p = limit(async () => {
-        const progress = transferProgress(reporter, `push:${blob.digest}`, blob.size);
-        const result = await client.pushBlob(ref.domain, ref.repository, blob, () => source.openBlob(blob.digest), {
-          ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
-          ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
-          onBytes: (n) => {
-            counts.bytes += n;
-            progress.add(n);
-          },
-        });
-        counts[result === 'exists' ? 'existing' : result]++;
-        progress.done();
-        return result;
-      });
-      blobs.set(blob.digest, p);
-    }
-    return p;
+  const progress = new Map<Digest, TransferProgress>();
+  const target = registryTarget(client, ref, {
+    root: top.digest,
+    ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
+    ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+    onBytes: (desc, n) => {
+      counts.bytes += n;
+      progress.get(desc.digest)?.add(n);
+    },
+    onBlob: (desc, result) => {
+      counts[result === 'exists' ? 'existing' : result]++;
+      (progress.get(desc.digest) ?? transferProgress(reporter, `push:${desc.digest}`, desc.size)).done();
+    },
+  });
+  const graphSource: GraphSource = {
+    fetch: async (d) => {
+      if (d.digest === top.digest) return Readable.from([Buffer.from(manifestBytes)], { objectMode: false });
+      if (isGraphNode(d.mediaType)) return Readable.from([await source.readBlob(d.digest)], { objectMode: false });
+      return source.openBlob(d.digest);
+    },
   };
-
-  const pushManifestParts = async (m: Manifest) => {
-    await Promise.all(manifestBlobs(m).map(pushBlobOnce));
-  };
-
-  const parsed = parseManifest(manifestBytes, top.mediaType, where);
-  if (parsed.kind === 'index') {
-    await Promise.all(
-      parsed.index.manifests.map(async (child) => {
-        const bytes = await source.readBlob(child.digest);
-        const got = digestOf(bytes);
-        if (got !== child.digest) throw new DigestMismatchError(child.digest, got, child.size, bytes.length, `${where} child`);
-        const childParsed = parseManifest(bytes, child.mediaType, `${where}@${child.digest}`);
-        if (childParsed.kind !== 'manifest') throw new Error(`${where}@${child.digest}: nested indexes are not supported`);
-        await pushManifestParts(childParsed.manifest);
-        await client.putManifest({ domain: ref.domain, repository: ref.repository, digest: child.digest }, bytes, child.mediaType);
-      }),
-    );
-  } else {
-    await pushManifestParts(parsed.manifest);
-  }
-  const target: Reference = ref.tag !== undefined
-    ? { domain: ref.domain, repository: ref.repository, tag: ref.tag }
-    : { domain: ref.domain, repository: ref.repository, digest: top.digest };
-  const digest = await client.putManifest(target, manifestBytes, top.mediaType);
-  return { digest, ...counts };
+  await copyGraph(graphSource, target, top, {
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.sourceVerifies ? { sourceVerifies: true } : {}),
+    ...(client.transport.signal ? { signal: client.transport.signal } : {}),
+    onProgress: (e) => {
+      if (e.type === 'skip') counts.existing++;
+      else if (e.type === 'start' && !progress.has(e.desc.digest)) progress.set(e.desc.digest, transferProgress(reporter, `push:${e.desc.digest}`, e.desc.size));
+    },
+  });
+  return { digest: target.pushed.get(top.digest) ?? top.digest, ...counts };
 }

@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { RegistryError, type TimeoutAt, deadlineError, networkError, redactUrl } from './errors.js';
 import { type Endpoint, type EndpointOptions, resolveEndpoint } from './endpoint.js';
 import { Agent, redirectInterceptor, request } from './undici-core.js';
+import { exponentialBackoff, retry, type RetryOptions } from '../retry.js';
 
 /** Options of a {@link Transport}: where to find registries and how hard to try. */
 export interface TransportOptions extends EndpointOptions {
@@ -114,37 +115,52 @@ export class Transport {
     const ep = await this.endpoint(req.domain);
     const url = typeof req.path === 'string' ? new URL(req.path, ep.base) : req.path;
     const retries = req.retry === false ? 0 : this.retries;
-    for (let attempt = 0; ; attempt++) {
-      let res: HttpResponse;
-      try {
-        res = await this.once(ep, url, req);
-      } catch (err) {
-        // A failure of what we send (a corrupt local blob being uploaded) is not the network's.
-        const local = localCause(err);
-        if (local !== undefined) throw local;
-        const e = networkError(err, req.domain, req.method, url);
-        if (e.kind === 'timeout') throw e;
-        if (!e.temporary || attempt >= retries || this.signal?.aborted || req.signal?.aborted) throw e;
-        this.options.onRetry?.({ method: req.method, url, attempt: attempt + 1, reason: e.message });
-        await this.backoff(attempt);
-        continue;
-      }
-      if (RETRY_STATUS.has(res.statusCode) && attempt < retries) {
-        await res.body.dump().catch(() => {});
-        this.options.onRetry?.({ method: req.method, url, attempt: attempt + 1, reason: `status ${res.statusCode}` });
-        await this.backoff(attempt, retryAfterMs(res.headers['retry-after']));
-        continue;
-      }
-      return res;
-    }
+    return retry(
+      async (attempt) => {
+        let res: HttpResponse;
+        try {
+          res = await this.once(ep, url, req);
+        } catch (err) {
+          // A failure of what we send (a corrupt local blob being uploaded) is not the network's.
+          throw localCause(err) ?? networkError(err, req.domain, req.method, url);
+        }
+        if (RETRY_STATUS.has(res.statusCode) && attempt < retries) {
+          await res.body.dump().catch(() => {});
+          throw new RetryStatus(res.statusCode, retryAfterMs(res.headers['retry-after']));
+        }
+        return res;
+      },
+      {
+        retries,
+        ...(this.signal ? { signal: this.signal } : {}),
+        shouldRetry: (err) =>
+          !req.signal?.aborted && (err instanceof RetryStatus || (err instanceof RegistryError && err.temporary && err.kind !== 'timeout')),
+        onRetry: (err, n) =>
+          this.options.onRetry?.({ method: req.method, url, attempt: n, reason: err instanceof RetryStatus ? `status ${err.status}` : (err as Error).message }),
+        delayMs: (attempt, err) => this.delayMs(attempt, err instanceof RetryStatus ? err.retryAfter : undefined),
+      },
+    );
   }
 
-  /** Waits before attempt `attempt + 1`: base × 2^attempt with ±25 % jitter, or Retry-After. */
+  /** The wait before attempt `attempt + 1`: base × 2^attempt with ±25 % jitter, or Retry-After (at most 30 s). */
+  delayMs(attempt: number, retryAfter?: number): number {
+    return retryAfter !== undefined ? Math.min(retryAfter, 30_000) : exponentialBackoff(this.retryDelayMs)(attempt);
+  }
+
+  /** Waits before attempt `attempt + 1` (see {@link delayMs}), ending early when the transport is aborted. */
   async backoff(attempt: number, retryAfter?: number): Promise<void> {
-    const exp = this.retryDelayMs * 2 ** attempt;
-    const jittered = exp * (0.75 + Math.random() * 0.5);
-    const ms = retryAfter !== undefined ? Math.min(retryAfter, 30_000) : jittered;
-    await sleep(ms, undefined, this.signal ? { signal: this.signal } : {});
+    await sleep(this.delayMs(attempt, retryAfter), undefined, this.signal ? { signal: this.signal } : {});
+  }
+
+  /** Options for {@link retry} of a whole operation made of requests (a blob fetch, an upload): the transport's count, backoff and abort. */
+  retryOptions(shouldRetry: (err: unknown) => boolean, onRetry?: (err: unknown, n: number) => void): RetryOptions {
+    return {
+      retries: this.retries,
+      shouldRetry,
+      delayMs: (attempt) => this.delayMs(attempt),
+      ...(onRetry ? { onRetry } : {}),
+      ...(this.signal ? { signal: this.signal } : {}),
+    };
   }
 
   /** Closes every keep-alive connection. */
@@ -258,6 +274,16 @@ export async function readBytes(res: HttpResponse, limit = 1 << 20): Promise<Buf
     throw networkError(err, origin.domain, origin.method, origin.url);
   }
   return Buffer.concat(chunks);
+}
+
+/** A retryable status answered (408, 429, 5xx): thrown inside send() only, to ask for another attempt. */
+class RetryStatus extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfter: number | undefined,
+  ) {
+    super(`status ${status}`);
+  }
 }
 
 /** True when `status` is one the transport retries. */

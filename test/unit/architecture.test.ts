@@ -26,7 +26,7 @@ const ARCHITECTURE: Architecture = {
     image: [],
     report: [],
   },
-  shared: ['errors.ts', 'confined-path.ts', 'bounded-yaml.ts', 'process-group.ts', 'filter-process.ts'],
+  shared: ['errors.ts', 'confined-path.ts', 'bounded-yaml.ts', 'process-group.ts', 'filter-process.ts', 'retry.ts'],
   // Only the CLI touches the console, argv, env, exit code and standard streams.
   entry: 'cli',
   globals: ['process', 'console'],

@@ -133,6 +133,41 @@ describe('image archives', () => {
     );
   });
 
+  it('refuses an OCI archive whose manifest is malformed or whose indexes nest too deep, naming the archive', async () => {
+    const ociArchive = async (name: string, blobs: Buffer[], top: Buffer, topType: string) => {
+      const file = join(dir, name);
+      const index = { schemaVersion: 2, manifests: [{ mediaType: topType, digest: digestOf(top), size: top.length, annotations: { 'org.opencontainers.image.ref.name': 'quay.io/x/bad:1' } }] };
+      await writeFile(
+        file,
+        await tarOf([
+          { name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+          { name: 'index.json', data: Buffer.from(JSON.stringify(index)) },
+          ...[...blobs, top].map((b) => ({ name: `blobs/sha256/${digestHex(digestOf(b))}`, data: b })),
+        ]),
+      );
+      return file;
+    };
+    const bad = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: 'sha256:nothex', size: 2 }, layers: [] }));
+    await assert.rejects(
+      loadImageArchive(await ociArchive('bad.tar', [], bad, MediaType.ociManifest), new RegistryTreeSink(join(dir, 'bad-tree')), 'images/bad.tar'),
+      (e: unknown) => e instanceof ImageArchiveError && /^images\/bad\.tar: sha256:\w+: config: unsupported digest "sha256:nothex"$/.test(e.message),
+    );
+    const image = makeImage([randomLayer()]);
+    let top = image.manifest.bytes;
+    let topType: string = MediaType.ociManifest;
+    const chain: Buffer[] = [image.manifest.bytes];
+    for (let i = 0; i < 6; i++) {
+      top = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: topType, digest: digestOf(top), size: top.length }] }));
+      topType = MediaType.ociIndex;
+      chain.push(top);
+    }
+    chain.pop();
+    await assert.rejects(
+      loadImageArchive(await ociArchive('deep.tar', [...chain, image.config.bytes, ...image.layers.map((l) => l.bytes)], top, topType), new RegistryTreeSink(join(dir, 'deep-tree')), 'images/deep.tar'),
+      (e: unknown) => e instanceof ImageArchiveError && /^images\/deep\.tar: sha256:\w+: indexes nested more than 4 deep$/.test(e.message),
+    );
+  });
+
   it('refuses a tar that is not an image archive', async () => {
     const file = join(dir, 'other.tar');
     await writeFile(file, await tarOf([{ name: 'hello.txt', data: Buffer.from('hi') }]));
