@@ -9,7 +9,7 @@ import { collect, examples, parseDuration, parseKeyValue, parseTimestamp } from 
 import { addCloudFlags, type CloudFlags, cloudAccessFromFlags } from '../cloud-flags.js';
 import { addRegistryFlags, lazyRegistryClient, type RegistryFlags } from '../registry-options.js';
 import type { CollectOptions } from '../../builder/collect-step.js';
-import type { PullPolicy } from '../../builder/base-resolver.js';
+import type { PullPolicy } from '../../registry/resolve-image.js';
 
 interface BuildFlags {
   tag: string[];
@@ -132,7 +132,7 @@ Build modes (what each needs on the build host):
       const pull = oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy;
       const { modeByName } = await import('../../modes/index.js');
       const { build, loadPlan } = await import('../../builder/build.js');
-      const { baseResolver } = await import('../../builder/base-resolver.js');
+      const { imageResolver } = await import('../../registry/resolve-image.js');
       const { hostPlatform, parsePlatforms } = await import('../../registry/platform.js');
       const buildArgs = new Map(flags.buildArg.map((a) => parseKeyValue(a, '--build-arg')));
       const contextDir = path.resolve(context);
@@ -192,7 +192,7 @@ Build modes (what each needs on the build host):
           diffMethod,
           hostEnv: env,
           ...(collectOpts ? { collect: collectOpts } : {}),
-          resolveBase: baseResolver(store, pull, client.get, reporter),
+          resolveBase: imageResolver(store, pull, client.get, reporter),
           reporter,
           signal: g.signal,
         },

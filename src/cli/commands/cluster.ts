@@ -63,7 +63,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       ]),
     )
     .action(async (image: string, flags: RunFlags) => {
-      const { parseHostList } = await import('../../plugin/select.js');
+      const { parseHostList } = await import('../../host/host-list.js');
       if (!flags.masters) throw new UsageError('run needs at least one master: -m ADDRESSES', 'sealer run -m 10.0.0.2 [-n 10.0.0.3] IMAGE');
       const masters = flags.masters;
       const hosts: ClusterHostSpec[] = asUsage(() => [
@@ -141,7 +141,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       ]),
     )
     .action(async (flags: RunFlags) => {
-      const { parseHostList } = await import('../../plugin/select.js');
+      const { parseHostList } = await import('../../host/host-list.js');
       const g = globals();
       const env = await kv(flags.env, '-e');
       const explicit = await explicitSsh(flags, reporterFor(g));
@@ -179,7 +179,7 @@ export function registerClusterCommands(program: Command, globals: () => GlobalO
       ]),
     )
     .action(async (flags: SshFlags & { all?: boolean; masters?: string; nodes?: string; clusterName: string; env: string[] }) => {
-      const { parseHostList } = await import('../../plugin/select.js');
+      const { parseHostList } = await import('../../host/host-list.js');
       const { deleteCluster } = await import('../../cluster/delete.js');
       const g = globals();
       const reporter = reporterFor(g);
