@@ -1,10 +1,10 @@
-import { imageResolver } from '../../registry/resolve-image.js';
-import { readClusterMeta } from '../../image/cluster-labels.js';
-import type { LayoutStore } from '../../image/layout-store.js';
-import type { RegistryClient } from '../../registry/client.js';
-import { hostPlatform } from '../../registry/platform.js';
-import type { Reporter } from '../../report/events.js';
-import { assembleRootfs } from '../../rootfs/assemble.js';
+import { imageResolver } from '../registry/resolve-image.js';
+import { readClusterMeta } from '../image/cluster-labels.js';
+import type { LayoutStore } from '../image/layout-store.js';
+import type { RegistryClient } from '../registry/client.js';
+import { hostPlatform } from '../registry/platform.js';
+import type { Reporter } from '../report/events.js';
+import { assembleRootfs } from '../rootfs/assemble.js';
 
 /** A cluster image ready to deliver: its rootfs on disk and the CMDs and ARGs to replay. */
 export interface PreparedImage {
