@@ -4,6 +4,7 @@ import type { ClusterHostSpec } from '../../cluster/types.js';
 import { UserError } from '../../errors.js';
 import { defineCommand } from '../command.js';
 import { reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import type { DeliverFlags } from '../deliver-cluster.js';
 import { REGISTRY_OPTIONS } from '../registry-options.js';
 import { DEFAULT_SSH, explicitSsh, SSH_OPTIONS } from '../ssh-flags.js';
@@ -14,7 +15,7 @@ export const applyCommand = defineCommand<DeliverFlags & { Clusterfile: string }
   summary: 'bring up (or resume) the cluster a Clusterfile describes',
   options: [
     { flags: '-f, --Clusterfile <file>', description: 'the Clusterfile', required: true },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
     ...SSH_OPTIONS,
     ...REGISTRY_OPTIONS,
   ],

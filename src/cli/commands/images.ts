@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { sanitize } from '../render/sanitize.js';
 import { table } from '../render/table.js';
@@ -9,7 +10,7 @@ export const imagesCommand = defineCommand<{ format: string; quiet?: boolean }>(
   name: 'images',
   summary: 'list cluster images in the local store',
   options: [
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
     { flags: '-q, --quiet', description: 'print digests only' },
   ],
   examples: [['List images as JSON', 'sealer images --format json']],

@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { layerSsh } from '../../cluster/ssh-layers.js';
 import { defineCommand } from '../command.js';
 import { reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import type { DeliverFlags } from '../deliver-cluster.js';
 import { REGISTRY_OPTIONS } from '../registry-options.js';
 import { DEFAULT_SSH, explicitSsh, SSH_OPTIONS } from '../ssh-flags.js';
@@ -15,7 +16,7 @@ export const joinCommand = defineCommand<DeliverFlags & { masters?: string; node
     { flags: '-n, --nodes <hosts>', description: 'nodes to add' },
     { flags: '-c, --cluster-name <name>', description: 'cluster name', default: 'my-cluster' },
     { flags: '-e, --env <key=value>', description: 'environment (repeatable)', repeatable: true },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
     ...SSH_OPTIONS,
     ...REGISTRY_OPTIONS,
   ],

@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { sanitize } from '../render/sanitize.js';
 
 /** `sealer load`: images from an archive made by `save`. */
@@ -8,7 +9,7 @@ export const loadCommand = defineCommand<{ input: string; format: string }>({
   summary: 'load images from an archive made by save (every digest verified)',
   options: [
     { flags: '-i, --input <file>', description: 'archive file to read', required: true },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
   ],
   examples: [['Load an archive carried into the data centre', 'sealer load -i apps.tar']],
   run: async (o, ctx) => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CLOUD_LOCATION_OPTIONS, type CloudLocationFlags, cloudSweepAccess } from '../cloud-flags.js';
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { sanitize } from '../render/sanitize.js';
 
@@ -9,7 +10,7 @@ import { sanitize } from '../render/sanitize.js';
 export const pruneCommand = defineCommand<{ format: string } & CloudLocationFlags>({
   name: 'prune',
   summary: 'delete blobs no image uses, stale build cache, interrupted temp files and what killed live builds left',
-  options: [...CLOUD_LOCATION_OPTIONS, { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] }],
+  options: [...CLOUD_LOCATION_OPTIONS, FORMAT_OPTION],
   help: `\nCloud builds: with Alibaba Cloud credentials in the environment (as for sealer build -m cloud),
 prune also releases every resource of the region tagged sealer.io/build whose build is no
 longer running; without them, recorded cloud builds are listed as skipped.`,

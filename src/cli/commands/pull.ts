@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { REGISTRY_OPTIONS, type RegistryFlags, registryClient } from '../registry-options.js';
 
@@ -11,7 +12,7 @@ export const pullCommand = defineCommand<RegistryFlags & { image: string; platfo
   options: [
     { flags: '--platform <os/arch[,...]>', description: 'platform(s) to pull from a multi-arch image (default: this machine)' },
     { flags: '--all-platforms', description: 'pull every platform' },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
     ...REGISTRY_OPTIONS,
   ],
   examples: [['Pull a base image from a private registry', 'sealer pull registry.example.com/sealer/kubernetes:v1.25']],

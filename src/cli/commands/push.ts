@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { REGISTRY_OPTIONS, type RegistryFlags, registryClient } from '../registry-options.js';
 
@@ -11,7 +12,7 @@ export const pushCommand = defineCommand<RegistryFlags & { image: string; destin
     { name: '<image>', description: 'name or digest in the local store' },
     { name: '[destination]', description: 'where to push (default: the image name)' },
   ],
-  options: [{ flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] }, ...REGISTRY_OPTIONS],
+  options: [FORMAT_OPTION, ...REGISTRY_OPTIONS],
   examples: [['Push under another name', 'sealer push my-app:v1 registry.example.com/team/my-app:v1']],
   run: async (o, ctx) => {
     const reporter = reporterFor(ctx);

@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { sanitize } from '../render/sanitize.js';
 
@@ -10,7 +11,7 @@ export const rmiCommand = defineCommand<{ images: string[]; force?: boolean; for
   arguments: [{ name: '<images...>', description: 'names or digests' }],
   options: [
     { flags: '-f, --force', description: 'remove even when another image is built on it' },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
   ],
   examples: [['Remove two images', 'sealer rmi my-app:v1 my-app:v2']],
   run: async (o, ctx) => {

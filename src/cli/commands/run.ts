@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { layerSsh } from '../../cluster/ssh-layers.js';
 import { defineCommand } from '../command.js';
 import { reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import type { DeliverFlags } from '../deliver-cluster.js';
 import { REGISTRY_OPTIONS } from '../registry-options.js';
 import { DEFAULT_SSH, explicitSsh, SSH_OPTIONS } from '../ssh-flags.js';
@@ -32,7 +33,7 @@ export const runCommand = defineCommand<RunOptions>({
       default: 'auto',
       values: ['auto', 'none', 'zstd', 'gzip'],
     },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
     ...SSH_OPTIONS,
     ...REGISTRY_OPTIONS,
   ],

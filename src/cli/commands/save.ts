@@ -1,6 +1,7 @@
 import type { StoredImage } from '../../image/layout-store.js';
 import { defineCommand } from '../command.js';
 import { openStore, print, printJson, reporterFor } from '../context.js';
+import { FORMAT_OPTION } from '../options.js';
 import { formatBytes } from '../render/progress.js';
 import { sanitize } from '../render/sanitize.js';
 
@@ -11,7 +12,7 @@ export const saveCommand = defineCommand<{ images: string[]; output: string; for
   arguments: [{ name: '<images...>', description: 'names or digests' }],
   options: [
     { flags: '-o, --output <file>', description: 'archive file to write', required: true },
-    { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] },
+    FORMAT_OPTION,
   ],
   examples: [['Save two images into one archive', 'sealer save -o apps.tar my-app:v1 my-db:v2']],
   run: async (o, ctx) => {
