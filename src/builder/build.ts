@@ -6,7 +6,7 @@ import { MediaType } from '../image/media-types.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { parseKubefile } from '../kubefile/index.js';
-import { baseResolver } from './base-resolver.js';
+import { imageResolver } from '../registry/resolve-image.js';
 import { dryRun } from './dry-run.js';
 import { type ExecuteResult, executeBuild } from './execute.js';
 import type { BuildMode } from './mode.js';
@@ -55,7 +55,7 @@ export async function build(plan: BuildPlan, opts: BuildOptions, mode: BuildMode
 
 /** Builds one platform of a cluster image into the store (not tagged). */
 export async function buildPlatform(plan: BuildPlan, opts: BuildOptions, mode: BuildMode, platform: Platform): Promise<ExecuteResult> {
-  const base = plan.base === 'scratch' ? undefined : await (opts.resolveBase ?? baseResolver(opts.store, 'never'))(plan.base, platform);
+  const base = plan.base === 'scratch' ? undefined : await (opts.resolveBase ?? imageResolver(opts.store, 'never'))(plan.base, platform);
   return executeBuild(plan, opts, { platform, mode, ...(base ? { base } : {}) });
 }
 

@@ -2,7 +2,7 @@ import { link, rm } from 'node:fs/promises';
 import { tempName } from '../image/atomic-file.js';
 import { parseDigest } from '../image/digest.js';
 import { LayoutStore } from '../image/layout-store.js';
-import { baseResolver } from './base-resolver.js';
+import { imageResolver } from '../registry/resolve-image.js';
 import type { BuildResult } from './build.js';
 import { executeBuild } from './execute.js';
 import type { BuildMode } from './mode.js';
@@ -16,7 +16,7 @@ import type { BuildPlan } from './plan.js';
 export async function dryRun(plan: BuildPlan, opts: BuildOptions, mode: BuildMode): Promise<BuildResult> {
   const scratch = await LayoutStore.open(tempName(opts.store.tmpDir(), 'dryrun'));
   try {
-    const resolveBase = opts.resolveBase ?? baseResolver(opts.store, 'never');
+    const resolveBase = opts.resolveBase ?? imageResolver(opts.store, 'never');
     const linked: BaseResolver = async (reference, platform) => {
       const base = await resolveBase(reference, platform);
       for (const hex of await opts.store.reachable(base.image.descriptor)) {

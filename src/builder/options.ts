@@ -1,5 +1,5 @@
 import type { LayoutStore } from '../image/layout-store.js';
-import type { LoadedImage } from '../image/read-image.js';
+import type { ImageResolver, ResolvedImage } from '../registry/resolve-image.js';
 import type { Platform } from '../image/types.js';
 import type { Reporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
@@ -7,13 +7,10 @@ import type { DiffMethod } from '../rootfs/run-command.js';
 import type { CollectOptions } from './collect-step.js';
 
 /** A base image found (or pulled) for one platform. */
-export interface ResolvedBase {
-  readonly name: string;
-  readonly image: LoadedImage;
-}
+export type ResolvedBase = ResolvedImage;
 
 /** Finds (pulling when the policy says so) a base image for a platform. */
-export type BaseResolver = (reference: string, platform: Platform) => Promise<ResolvedBase>;
+export type BaseResolver = ImageResolver;
 
 /** Everything a build needs besides the plan and the mode: the one options object of a build. */
 export interface BuildOptions {

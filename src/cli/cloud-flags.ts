@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { UsageError, UserError } from '../errors.js';
 import {
   CLOUD_DEFAULTS,
@@ -10,6 +9,7 @@ import {
   isRegionId,
   parseCidr,
 } from '../infra/cloud/settings.js';
+import type { OptionSpec } from './command.js';
 import { parseDuration } from './options.js';
 
 /** The `--cloud-*` flags as commander gives them. */
@@ -41,25 +41,32 @@ const CREDENTIAL_VARS = [
   'ACCESSKEYSECRET',
 ] as const;
 
-/** Adds the flags of build mode cloud (all optional; `full` false gives only what prune needs). */
-export function addCloudFlags(cmd: Command, full = true): Command {
-  cmd
-    .option('--cloud-region <id>', 'cloud: Alibaba Cloud region (default $ALIBABA_CLOUD_REGION_ID, $RegionID, then cn-hangzhou)')
-    .option('--cloud-endpoint <[http://]host[:port]>', 'cloud: another ECS/VPC API endpoint (a private endpoint, a test double); HTTPS unless http:// is given');
-  if (!full) return cmd;
-  return cmd
-    .option('--cloud-zone <id>', 'cloud: zone (default: the first zone with stock of an instance type, in --cloud-instance-type order)')
-    .option('--cloud-instance-type <type,...>', `cloud: instance types to try in order (default ${CLOUD_DEFAULTS.instanceTypes.join(',')})`)
-    .option('--cloud-image-id <id>', 'cloud: OS image of the instances (default: the latest of --cloud-image-family)')
-    .option('--cloud-image-family <family>', 'cloud: image family used without --cloud-image-id', DEFAULT_IMAGE_FAMILY)
-    .option('--cloud-disk-category <category>', 'cloud: system disk category', CLOUD_DEFAULTS.systemDisk.category)
-    .option('--cloud-disk-size <GiB>', 'cloud: system disk size', String(CLOUD_DEFAULTS.systemDisk.sizeGiB))
-    .option('--cloud-ssh-from <cidr>', "cloud: the only source allowed to SSH to the instances (default: this host's public address, /32)")
-    .option('--cloud-ip-echo <url>', 'cloud: where this host asks for its public address when --cloud-ssh-from is not given', 'https://api.ipify.org')
-    .option('--cloud-eip-bandwidth <Mbps>', "cloud: bandwidth of each instance's elastic IP (pay by traffic)", String(CLOUD_DEFAULTS.eipBandwidthMbps))
-    .option('--cloud-auto-release <duration>', 'cloud: the cloud deletes the instances this long after creation even if sealer cannot (safety net)', '3h')
-    .option('--cloud-host-keys <policy>', 'cloud: console (host keys read from the instance console output, then checked strictly) or tofu (trust the first key seen)', 'console');
-}
+/** The cloud flags `sealer prune` needs: where to sweep. */
+export const CLOUD_LOCATION_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--cloud-region <id>', description: 'cloud: Alibaba Cloud region (default $ALIBABA_CLOUD_REGION_ID, $RegionID, then cn-hangzhou)' },
+  { flags: '--cloud-endpoint <[http://]host[:port]>', description: 'cloud: another ECS/VPC API endpoint (a private endpoint, a test double); HTTPS unless http:// is given' },
+];
+
+/** The flags of build mode cloud (all optional). */
+export const CLOUD_OPTIONS: readonly OptionSpec[] = [
+  ...CLOUD_LOCATION_OPTIONS,
+  { flags: '--cloud-zone <id>', description: 'cloud: zone (default: the first zone with stock of an instance type, in --cloud-instance-type order)' },
+  { flags: '--cloud-instance-type <type,...>', description: `cloud: instance types to try in order (default ${CLOUD_DEFAULTS.instanceTypes.join(',')})` },
+  { flags: '--cloud-image-id <id>', description: 'cloud: OS image of the instances (default: the latest of --cloud-image-family)' },
+  { flags: '--cloud-image-family <family>', description: 'cloud: image family used without --cloud-image-id', default: DEFAULT_IMAGE_FAMILY },
+  { flags: '--cloud-disk-category <category>', description: 'cloud: system disk category', default: CLOUD_DEFAULTS.systemDisk.category },
+  { flags: '--cloud-disk-size <GiB>', description: 'cloud: system disk size', default: String(CLOUD_DEFAULTS.systemDisk.sizeGiB) },
+  { flags: '--cloud-ssh-from <cidr>', description: "cloud: the only source allowed to SSH to the instances (default: this host's public address, /32)" },
+  { flags: '--cloud-ip-echo <url>', description: 'cloud: where this host asks for its public address when --cloud-ssh-from is not given', default: 'https://api.ipify.org' },
+  { flags: '--cloud-eip-bandwidth <Mbps>', description: "cloud: bandwidth of each instance's elastic IP (pay by traffic)", default: String(CLOUD_DEFAULTS.eipBandwidthMbps) },
+  { flags: '--cloud-auto-release <duration>', description: 'cloud: the cloud deletes the instances this long after creation even if sealer cannot (safety net)', default: '3h' },
+  {
+    flags: '--cloud-host-keys <policy>',
+    description: 'cloud: console (host keys read from the instance console output, then checked strictly) or tofu (trust the first key seen)',
+    default: 'console',
+    values: ['console', 'tofu'],
+  },
+];
 
 /**
  * The cloud credentials from the environment (ALIBABA_CLOUD_* first, then sealer's old

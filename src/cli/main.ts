@@ -1,17 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { setMaxListeners } from 'node:events';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { describeError, InternalError, UsageError, UserError } from '../errors.js';
-import { type GlobalOptions, stopProgress } from './context.js';
-import { registerBuild } from './commands/build.js';
-import { registerImageCommands } from './commands/images.js';
-import { registerArchiveCommands } from './commands/archive.js';
-import { registerManifestCommands } from './commands/manifest.js';
-import { registerRegistryCommands } from './commands/registry.js';
-import { registerClusterCommands } from './commands/cluster.js';
-import type { ProgressMode } from './render/progress.js';
+import { stopProgress } from './context.js';
+import { makeProgram } from './program.js';
 import { sanitize } from './render/sanitize.js';
-import { VERSION } from './version.js';
 
 /**
  * The `sealer` command. This file is the only place that reads argv, handles process signals,
@@ -49,34 +42,7 @@ for (const sig of Object.keys(SIGNAL_EXIT) as StopSignal[]) {
   });
 }
 
-const program = new Command('sealer')
-  .description('Build, move and run cluster images: a whole Kubernetes delivery in one OCI image')
-  .option('--root <dir>', 'data root (default /var/lib/sealer for root, else $XDG_DATA_HOME/sealer; env SEALER_ROOT)')
-  .option('--progress <mode>', 'progress on stderr: auto, plain, json or quiet', 'auto')
-  .option('-d, --debug', 'show debug output and stack traces')
-  .version(VERSION, '-v, --version', 'print the version')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
-
-const globals = (): GlobalOptions => {
-  const o = program.opts<{ root?: string; progress: string; debug?: boolean }>();
-  const progress = o.progress;
-  if (!['auto', 'plain', 'json', 'quiet'].includes(progress)) throw new UsageError(`--progress must be auto, plain, json or quiet`);
-  return { ...(o.root ? { root: o.root } : {}), progress: progress as ProgressMode, debug: o.debug === true, signal: interrupt.signal };
-};
-
-program
-  .command('version')
-  .summary('print the version')
-  .action(() => {
-    process.stdout.write(`sealer ${VERSION} (TypeScript, node ${process.version})\n`);
-  });
-registerBuild(program, globals);
-registerImageCommands(program, globals);
-registerArchiveCommands(program, globals);
-registerRegistryCommands(program, globals);
-registerManifestCommands(program, globals);
-registerClusterCommands(program, globals);
+const program = makeProgram(interrupt.signal);
 
 // Nothing sealer writes under its data root may be group- or world-writable, whatever umask
 // it was started with (docker's daemon does the same): root later deploys from that store.

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { OptionSpec } from './command.js';
 
 /** Commander's collector for repeatable options. */
 export function collect(value: string, previous: string[]): string[] {
@@ -44,3 +45,6 @@ export function parseDuration(text: string, flag: string): number {
   if (ms > 2_147_483_647) throw new UsageError(`${flag} must be under 24 days, got ${JSON.stringify(text)}`);
   return Math.round(ms);
 }
+
+/** `--format text|json`: how a command prints its result (oras's format option group). */
+export const FORMAT_OPTION: OptionSpec = { flags: '--format <format>', description: 'text or json', default: 'text', values: ['text', 'json'] };

@@ -1,9 +1,9 @@
-import type { Command } from 'commander';
 import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
 import { UsageError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
+import type { OptionSpec } from './command.js';
 import { hostEnv } from './context.js';
-import { collect, parseDuration } from './options.js';
+import { parseDuration } from './options.js';
 
 /** The flags every command that talks to a registry shares (defined once, as oras does). */
 export interface RegistryFlags {
@@ -18,19 +18,18 @@ export interface RegistryFlags {
   lowSpeedTime?: string;
 }
 
-/** Adds the registry flags to a command. */
-export function addRegistryFlags(cmd: Command): Command {
-  return cmd
-    .option('--authfile <file>', 'docker config.json with credentials (default $REGISTRY_AUTH_FILE, then ~/.docker/config.json)')
-    .option('--insecure-registry <host>', 'talk plain HTTP to this registry (repeatable); loopback registries are plain HTTP by default', collect, [])
-    .option('--cert-dir <dir>', 'certs.d-style directory of registry CAs (<dir>/<host:port>/ca.crt)')
-    .option('--retry <n>', 'retries on 5xx, 429 and dropped connections', '3')
-    .option('--retry-delay <ms>', 'first backoff delay in milliseconds (doubles each retry)', '200')
-    .option('--max-concurrent-requests <n>', 'requests in flight per registry', '6')
-    .option('--registry-timeout <duration>', 'limit for connecting, for an answer, and for reading a whole manifest or token (e.g. 30s, 2m)', '60s')
-    .option('--low-speed-limit <bytes>', 'a blob download slower than this many bytes/s over --low-speed-time fails (0: only a full stall)', '1024')
-    .option('--low-speed-time <duration>', 'the window of --low-speed-limit', '60s');
-}
+/** The registry flags (defined once, as oras does): on every command that talks to a registry. */
+export const REGISTRY_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--authfile <file>', description: 'docker config.json with credentials (default $REGISTRY_AUTH_FILE, then ~/.docker/config.json)' },
+  { flags: '--insecure-registry <host>', description: 'talk plain HTTP to this registry (repeatable); loopback registries are plain HTTP by default', repeatable: true },
+  { flags: '--cert-dir <dir>', description: 'certs.d-style directory of registry CAs (<dir>/<host:port>/ca.crt)' },
+  { flags: '--retry <n>', description: 'retries on 5xx, 429 and dropped connections', default: '3' },
+  { flags: '--retry-delay <ms>', description: 'first backoff delay in milliseconds (doubles each retry)', default: '200' },
+  { flags: '--max-concurrent-requests <n>', description: 'requests in flight per registry', default: '6' },
+  { flags: '--registry-timeout <duration>', description: 'limit for connecting, for an answer, and for reading a whole manifest or token (e.g. 30s, 2m)', default: '60s' },
+  { flags: '--low-speed-limit <bytes>', description: 'a blob download slower than this many bytes/s over --low-speed-time fails (0: only a full stall)', default: '1024' },
+  { flags: '--low-speed-time <duration>', description: 'the window of --low-speed-limit', default: '60s' },
+];
 
 /** A registry client made on first use (so commands that never need one never load it). */
 export interface LazyClient {

@@ -3,6 +3,7 @@ import { layerSsh } from '../cluster/ssh-layers.js';
 import type { ClusterHostSpec, SshSettings } from '../cluster/types.js';
 import { UsageError, UserError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
+import type { OptionSpec } from './command.js';
 import { readPassword } from './context.js';
 
 /**
@@ -16,6 +17,23 @@ export interface SshFlagValues {
   readonly pkPasswd?: string;
   readonly port?: string;
 }
+
+/** The SSH flags of every command that reaches hosts, with the host-key ones. */
+export interface SshFlags extends SshFlagValues {
+  readonly knownHosts?: string;
+  readonly insecureSkipHostKeyCheck?: boolean;
+}
+
+/** The options of {@link SshFlags}: no defaults for user and port (see {@link SshFlagValues}). */
+export const SSH_OPTIONS: readonly OptionSpec[] = [
+  { flags: '-u, --user <user>', description: "SSH user (default: the Clusterfile's or the recorded one, else root)" },
+  { flags: '-p, --passwd <password>', description: 'SSH password; visible to other users in ps: prefer SEALER_PASSWORD or the prompt. Never stored' },
+  { flags: '-i, --pk <file>', description: 'SSH private key file' },
+  { flags: '--pk-passwd <passphrase>', description: 'passphrase of the private key (visible in ps, like -p)' },
+  { flags: '--port <port>', description: "SSH port (default: the Clusterfile's or the recorded one, else 22)" },
+  { flags: '--known-hosts <file>', description: 'known_hosts file (default DATA_ROOT/known_hosts); new hosts are trusted on first use' },
+  { flags: '--insecure-skip-host-key-check', description: 'do not check host keys at all (not recommended)' },
+];
 
 /** Used when neither a flag, the Clusterfile nor the saved state names a user or port. */
 export const DEFAULT_SSH: SshSettings = { user: 'root', port: 22 };

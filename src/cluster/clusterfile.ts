@@ -2,7 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import { UserError } from '../errors.js';
 import { parsePlugins } from '../plugin/load.js';
 import type { Plugin } from '../plugin/types.js';
-import { parseHostList } from '../plugin/select.js';
+import { parseHostList } from '../host/host-list.js';
 import { checkClusterName } from './state.js';
 import type { ClusterHostSpec, SshSettings } from './types.js';
 import { checkEnvNames, checkPlugins, checkUser, parsePort } from './validate.js';

@@ -11,3 +11,4 @@ export { type HostKeyPolicy, fingerprint, knownHostsName } from './known-hosts.j
 export { buildManifest, manifestDigest, type TreeEntry, type TreeManifest } from './manifest.js';
 export { defaultManifestPath, verifyTreeContent } from './tree-upload.js';
 export { describeCommand, shellQuote, wrapCommand } from './shell.js';
+export { parseHostList } from './host-list.js';

@@ -12,7 +12,7 @@ import { fromRepoRoot } from '../support/repo-root.js';
  */
 const ARCHITECTURE: Architecture = {
   allowed: {
-    cli: ['builder', 'cluster', 'host', 'image', 'infra', 'modes', 'plugin', 'registry', 'report', 'rootfs'],
+    cli: ['builder', 'cluster', 'host', 'image', 'infra', 'modes', 'registry', 'report', 'rootfs'],
     modes: ['builder', 'cluster', 'collect', 'host', 'image', 'infra', 'registry', 'report', 'rootfs'],
     infra: ['host', 'image', 'report'],
     builder: ['collect', 'image', 'kubefile', 'registry', 'report', 'rootfs'],

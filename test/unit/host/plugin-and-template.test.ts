@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderTemplate } from '../../../src/cluster/template.js';
 import { mergePlugins, parsePlugins } from '../../../src/plugin/load.js';
-import { parseHostList, selectTargets } from '../../../src/plugin/select.js';
+import { parseHostList } from '../../../src/host/host-list.js';
+import { selectTargets } from '../../../src/plugin/select.js';
 
 const targets = [
   { ip: '10.0.0.2', roles: ['master', 'master0'], labels: { zone: 'a' } },
