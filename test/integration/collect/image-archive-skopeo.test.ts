@@ -11,12 +11,12 @@ import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
 import { serveRegistryTree } from '../../support/registry-tree-server.js';
-import { type Blob, makeImage, makeIndex, tarLayer } from '../../unit/collect/test-images.js';
+import { type ImageBlob, makeImage, makeIndex, tarLayer } from '../../support/random-image.js';
 
 const run = promisify(execFile);
 
 /** Writes an OCI layout whose index.json names `top` as `tag`. */
-async function writeLayout(dir: string, tag: string, top: Blob, blobs: readonly Blob[]): Promise<void> {
+async function writeLayout(dir: string, tag: string, top: ImageBlob, blobs: readonly ImageBlob[]): Promise<void> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   for (const b of blobs) await writeFile(join(dir, 'blobs', 'sha256', digestHex(b.desc.digest)), b.bytes);

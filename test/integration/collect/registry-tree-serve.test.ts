@@ -11,7 +11,7 @@ import { type Digest, digestHex, digestOf } from '../../../src/image/digest.js';
 import { MediaType } from '../../../src/image/media-types.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
 import { serveRegistryTree, type TreeRegistry } from '../../support/registry-tree-server.js';
-import { type Blob, makeImage, makeIndex, putImage, putIndex, randomLayer, type TestImage } from '../../unit/collect/test-images.js';
+import { type ImageBlob, makeImage, makeIndex, putImage, putIndex, randomLayer, type TestImage } from '../../support/random-image.js';
 
 const run = promisify(execFile);
 
@@ -32,7 +32,7 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   let dir = '';
   let registry: TreeRegistry | undefined;
   const base = randomLayer();
-  const dockerBase: Blob = { ...base, desc: { ...base.desc, mediaType: MediaType.dockerLayerGzip } };
+  const dockerBase: ImageBlob = { ...base, desc: { ...base.desc, mediaType: MediaType.dockerLayerGzip } };
   const ociImage = makeImage([base, randomLayer()]);
   const dockerImage = makeImage([dockerBase, randomLayer('docker')], 'docker');
   const amd = makeImage([base, randomLayer()]);

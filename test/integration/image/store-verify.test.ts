@@ -11,10 +11,10 @@ import { LayoutStore } from '../../../src/image/layout-store.js';
 import { readImage } from '../../../src/image/read-image.js';
 import { assembleRootfs } from '../../../src/rootfs/assemble.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { makeRandomImage, type RandomImage } from '../../support/random-image.js';
+import { makeRandomImage, type TestImage } from '../../support/random-image.js';
 import { groupOrWorldWritable } from '../../support/tree-snapshot.js';
 
-async function storeWith(root: string, img: RandomImage): Promise<LayoutStore> {
+async function storeWith(root: string, img: TestImage): Promise<LayoutStore> {
   const store = await LayoutStore.open(root);
   for (const b of [img.config, ...img.layers, img.manifest]) await store.putBlob(b.desc, Readable.from([b.bytes]));
   await store.tag('docker.io/library/app:v1', img.manifest.desc);

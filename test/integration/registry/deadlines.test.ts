@@ -16,13 +16,13 @@ import { copyImage } from '../../../src/registry/copy.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { tempDir } from '../../support/fs-tree.js';
 import { type Lie, type LyingRegistry, type LyingRegistryOptions, startLyingRegistry } from '../../support/lying-registry.js';
-import { type RandomImage, makeRandomImage } from '../../support/random-image.js';
+import { type TestImage, makeRandomImage } from '../../support/random-image.js';
 import { makeTls } from '../../support/tls.js';
 import { MemorySink } from './memory-sink.js';
 
 const LIMITS = { timeoutMs: 1000, lowSpeedTimeMs: 1000, lowSpeedLimit: 1024, retryDelayMs: 5 } as const;
 
-let img: RandomImage;
+let img: TestImage;
 before(async () => {
   img = await makeRandomImage({ layers: 1, layerSize: 512 * 1024 });
 });

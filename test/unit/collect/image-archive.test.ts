@@ -11,7 +11,7 @@ import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
 import { MediaType } from '../../../src/image/media-types.js';
 import type { Manifest } from '../../../src/image/types.js';
-import { makeImage, makeIndex, randomLayer, tarOf } from './test-images.js';
+import { makeImage, makeIndex, randomLayer, tarOf } from '../../support/random-image.js';
 
 describe('image archives', () => {
   let dir = '';

@@ -9,7 +9,7 @@ import { blobDataPath, treeRepository } from '../../../src/collect/registry-tree
 import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { DigestMismatchError } from '../../../src/image/blob-store.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
-import { makeImage, makeIndex, putImage, putIndex, randomLayer } from './test-images.js';
+import { makeImage, makeIndex, putImage, putIndex, randomLayer } from '../../support/random-image.js';
 
 const V2 = join('docker', 'registry', 'v2');
 
