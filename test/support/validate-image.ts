@@ -20,7 +20,8 @@ import { createGunzip } from 'node:zlib';
  * - a config's `rootfs.diff_ids` has one entry per layer, each the digest of that layer
  *   uncompressed (gzip, zstd or plain tar, as its media type says); the history has one
  *   non-empty entry per layer (when there is a history); `os` and `architecture` are set;
- * - an index entry's platform is its child's config's os, architecture and variant.
+ * - an index entry's platform is its child's config's os and architecture (and variant, when
+ *   the config names one).
  */
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -156,9 +157,11 @@ class Validator {
       }
       const platform = await this.node(c, at);
       if (c.platform && platform) {
-        for (const k of ['os', 'architecture', 'variant'] as const) {
-          if ((c.platform[k] ?? '') !== (platform[k] ?? '')) this.problem(at, `platform ${k} ${c.platform[k]} in the index, ${platform[k]} in the config`);
+        for (const k of ['os', 'architecture'] as const) {
+          if (c.platform[k] !== platform[k]) this.problem(at, `platform ${k} ${c.platform[k]} in the index, ${platform[k]} in the config`);
         }
+        // A config often leaves the variant out (`manifest annotate --variant` sets only the index's).
+        if (platform.variant !== undefined && c.platform.variant !== platform.variant) this.problem(at, `platform variant ${c.platform.variant} in the index, ${platform.variant} in the config`);
       }
     }
     return undefined;

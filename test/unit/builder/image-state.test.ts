@@ -88,3 +88,21 @@ test('a state from a stored base inherits layers, history, env, labels, CMDs and
   assert.deepEqual(checked.names, ['docker.io/library/base:1', 'docker.io/library/child:1']);
   assert.equal(checked.layers, 3);
 });
+
+test('a Docker base image\'s layers get the OCI media types of the same bytes, and a history entry when the base has none', async (t) => {
+  const store = await LayoutStore.open(await tempDir(t));
+  const layer = await tarLayer('docker');
+  await store.putBlob(layer.desc, Readable.from([layer.bytes]));
+  const configDesc = { mediaType: MediaType.dockerConfig, digest: parseDigest(`sha256:${'c'.repeat(64)}`), size: 2 };
+  const base = {
+    manifest: { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: configDesc, layers: [layer.desc] },
+    config: { os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [layer.diffId ?? assert.fail('no diff ID')] } },
+  } as const;
+  const child = new ImageState({ manifest: base.manifest, config: { ...base.config, rootfs: { ...base.config.rootfs, diff_ids: [...base.config.rootfs.diff_ids] } } });
+  child.addLayerStep(null, 'RUN true', '2024-01-01T00:00:00.000Z');
+  const { manifest, config } = await write(store, child, 'docker.io/library/on-docker:1', { images: [] });
+  assert.deepEqual(manifest.layers, [{ ...layer.desc, mediaType: MediaType.ociLayerGzip }]);
+  // The base has no history: an entry stands in for its layer, so each layer keeps one.
+  assert.deepEqual(config.history?.map((h) => [h.created_by, h.empty_layer ?? false]), [[undefined, false], ['RUN true', true]]);
+  assert.equal((await validateImage(store.root)).layers, 1);
+});
