@@ -25,6 +25,7 @@ import {
   skopeoPull,
   startUpstream,
 } from './collect-support.js';
+import { validateImage } from '../support/validate-image.js';
 
 interface InspectedImage {
   reference: string;
@@ -101,6 +102,7 @@ test('collected images are served by a stock docker-registry from the extracted 
   up.reset();
   const r = await sealer(['build', '--format', 'json', '-t', 'collected:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
 
   // Every blob fetched once: the shared base layer too; the arm64-only layer not at all.
   const gets = up.blobGets().map(blobDigest);
@@ -161,6 +163,7 @@ test('--all-platforms keeps the original index and every child, all served from 
   up.reset();
   const r = await sealer(['build', '--all-platforms', '-t', 'allplat:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   assert.ok(up.blobGets().map(blobDigest).includes(images.arm.layers[1]!.desc.digest), 'the arm64 layer was not fetched');
   const collected = await inspectImages(root, 'allplat:v1');
   const multi = collected.find((i) => i.reference === refs.multi);
