@@ -121,10 +121,10 @@ export interface RandomImageOptions {
   readonly format?: Format;
 }
 
-/** An image of `layers` gzip layers (default 2), each a tar with one file of random bytes. */
+/** An image of `layers` gzip layers (default 2), each a tar with one file `layer-<i>.bin` of random bytes. */
 export async function makeRandomImage(opts: RandomImageOptions = {}): Promise<TestImage> {
   const layers: ImageBlob[] = [];
-  for (let i = 0; i < (opts.layers ?? 2); i++) layers.push(await tarLayer(opts.format, opts.layerSize ?? 64 * 1024));
+  for (let i = 0; i < (opts.layers ?? 2); i++) layers.push(layerOf(await tarOf([{ name: `layer-${i}.bin`, data: randomBytes(opts.layerSize ?? 64 * 1024) }]), opts.format));
   return makeImage(layers, opts.format, opts.platform);
 }
 
