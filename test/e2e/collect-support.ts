@@ -6,8 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -21,6 +20,7 @@ import { writeOciLayout } from '../support/random-image.js';
 import { fromRepoRoot } from '../support/repo-root.js';
 import { type RunningRegistry, startRegistry } from '../support/registry.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
+import { tempDir } from '../support/fs-tree.js';
 
 export const run = promisify(execFile);
 
@@ -140,8 +140,7 @@ export async function startUpstream(t: TestContext): Promise<Upstream> {
   t.after(() => registry.stop());
   const proxy = await startFaultProxy({ host: '127.0.0.1', port: registry.port });
   t.after(() => proxy.stop());
-  const scratch = await mkdtemp(path.join(tmpdir(), 'collect-push-'));
-  t.after(() => rm(scratch, { recursive: true, force: true }));
+  const scratch = await tempDir(t, 'collect-push-');
   let from = 0;
   let n = 0;
   return {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
@@ -12,6 +10,7 @@ import { CommandFailedError, HostConnectError } from '../../../src/host/errors.j
 import { SshHost } from '../../../src/host/ssh.js';
 import { startHosts } from '../../support/hosts.js';
 import { makeTestKey } from '../../support/ssh-keys.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 const run = promisify(execFile);
 
@@ -26,8 +25,7 @@ test('ssh host: exec, login and connection errors against real sshd containers',
   if (!set) return;
   const [node] = set.hosts;
   assert.ok(node);
-  const dir = await mkdtemp(join(tmpdir(), 'sealer-kh-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'sealer-kh-');
   const knownHostsPath = join(dir, 'known_hosts');
   const base = { host: node.ip, port: node.port, user: node.user, knownHostsPath, connectTimeoutMs: 10_000 };
 
