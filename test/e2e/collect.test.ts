@@ -11,20 +11,8 @@ import { digestOf } from '../../src/image/digest.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { serveRegistryTree } from '../support/registry-tree-server.js';
-import {
-  asFormat,
-  blobDigest,
-  blobsOf,
-  extractImage,
-  makeImage,
-  makeIndex,
-  makeLayer,
-  rawManifest,
-  requireTools,
-  run,
-  skopeoPull,
-  startUpstream,
-} from './collect-support.js';
+import { blobDigest, blobsOf, extractImage, rawManifest, requireTools, run, skopeoPull, startUpstream } from './collect-support.js';
+import { asFormat, makeImage, makeIndex, tarLayer } from '../support/random-image.js';
 import { validateImage } from '../support/validate-image.js';
 
 interface InspectedImage {
@@ -55,8 +43,8 @@ async function treeBlobs(registryDir: string): Promise<string[]> {
 
 async function fixtures(t: Parameters<typeof startUpstream>[0]) {
   const up = await startUpstream(t);
-  const base = await makeLayer(256 * 1024);
-  const [l1, l2, l3, l4, l5] = await Promise.all([1, 2, 3, 4, 5].map(() => makeLayer(48 * 1024)));
+  const base = await tarLayer('oci', 256 * 1024);
+  const [l1, l2, l3, l4, l5] = await Promise.all([1, 2, 3, 4, 5].map(() => tarLayer('oci', 48 * 1024)));
   const appOci = makeImage([base, l1!]);
   const appDocker = makeImage([asFormat(base, 'docker'), asFormat(l2!, 'docker')], 'docker');
   const amd = makeImage([base, l3!]);

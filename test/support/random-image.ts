@@ -79,6 +79,11 @@ export function randomLayer(format: Format = 'oci', size = 2048): ImageBlob {
   return { ...blob(format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, gzipSync(raw)), diffId: digestOf(raw) };
 }
 
+/** The same layer bytes under the other format's media type (one layer shared by OCI and Docker images). */
+export function asFormat(layer: ImageBlob, format: Format): ImageBlob {
+  return { ...layer, desc: { ...layer.desc, mediaType: format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip } };
+}
+
 /** Options of {@link makeImage}. */
 export interface MakeImageOptions {
   /** Fields of the config's `config` (Cmd, Env, ...); a random `sealer.test` label is always added. */

@@ -148,15 +148,14 @@ test('ssh host: exec, login and connection errors against real sshd containers',
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     await new Promise<void>((r) => srv.close(() => r()));
-    const started = Date.now();
     const err = await SshHost.connect({ ...base, host: '127.0.0.1', port, password: 'x' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     assert.ok(err instanceof HostConnectError, String(err));
     assert.equal(err.reason, 'refused');
+    // Refused, not timed out: the reason says it failed at once (no wall-clock bound on a shared machine).
     assert.match(err.message, new RegExp(`root@127\\.0\\.0\\.1:${port}: connection refused`));
-    assert.ok(Date.now() - started < 2000);
   });
 
   await t.test('an unreachable host fails within the connect timeout with a clear error', async () => {
