@@ -88,6 +88,7 @@ class Validator {
   private readonly problems: string[] = [];
   private readonly checked = new Map<string, Buffer | null>();
   private readonly walked = new Set<string>();
+  private readonly diffIds = new Map<string, Promise<string>>();
   private manifests = 0;
   private indexes = 0;
   private layers = 0;
@@ -205,10 +206,20 @@ class Validator {
       await this.blob(l, `${at} layers[${i}]`, false);
       const diffId = config?.rootfs?.diff_ids?.[i];
       if (diffId === undefined || !(await exists(this.blobPath(l.digest)))) continue;
-      const actual = await uncompressedDigest(this.blobPath(l.digest), l.mediaType).catch((err: Error) => `unreadable (${err.message})`);
+      const actual = await this.uncompressed(l);
       if (actual !== diffId) this.problem(`${at} layers[${i}]`, `uncompressed digest ${actual}, diff_ids[${i}] says ${diffId}`);
     }
     return config;
+  }
+
+  /** A layer's uncompressed digest, computed once per layer. */
+  private uncompressed(l: Desc): Promise<string> {
+    let d = this.diffIds.get(l.digest);
+    if (!d) {
+      d = uncompressedDigest(this.blobPath(l.digest), l.mediaType).catch((err: Error) => `unreadable (${err.message})`);
+      this.diffIds.set(l.digest, d);
+    }
+    return d;
   }
 
   private blobPath(digest: string): string {
