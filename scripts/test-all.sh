@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test tier (unit, integration, e2e) in one node:test run,
-# after the lint. Under CI=true a missing requirement fails its test instead of skipping it.
+# after the lint. Under CI (any non-empty CI: true, 1, yes) a missing requirement fails its test
+# instead of skipping it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --services

@@ -27,8 +27,11 @@ export class ImageState {
     if (!base) return;
     base.manifest.layers.forEach((d, i) => {
       const diffId = base.config.rootfs.diff_ids[i];
-      if (diffId) this.layers.push({ descriptor: d, diffId });
+      if (diffId) this.layers.push({ descriptor: asOciLayer(d), diffId });
     });
+    // One non-empty history entry per layer (as docker and buildkit require): fill in for a base without one.
+    const described = (base.config.history ?? []).filter((h) => !h.empty_layer).length;
+    for (let i = described; i < this.layers.length; i++) this.history.push({ created: this.lastCreated, comment: 'a base layer the base image has no history for' });
     this.history.push(...(base.config.history ?? []));
     for (const kv of base.config.config?.Env ?? []) {
       const eq = kv.indexOf('=');
@@ -75,6 +78,19 @@ export class ImageState {
     });
     return { config, manifest };
   }
+}
+
+/**
+ * A base layer as the OCI manifest being built names it: a Docker base's layers get the OCI
+ * media type of the same bytes (as buildah does), so the manifest does not mix the two specs.
+ */
+function asOciLayer(d: Descriptor): Descriptor {
+  const mediaType = d.mediaType === MediaType.dockerLayerGzip
+    ? MediaType.ociLayerGzip
+    : d.mediaType === MediaType.dockerForeignLayerGzip
+      ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
+      : d.mediaType;
+  return mediaType === d.mediaType ? d : { ...d, mediaType };
 }
 
 function sortKeys(o: Record<string, string>): Record<string, string> {

@@ -17,6 +17,9 @@ import { pidAlive, pidOfTempName } from './pid-alive.js';
 import { checkImageName } from './reference.js';
 import { type Descriptor, type Index, REF_NAME_ANNOTATION } from './types.js';
 
+/** How long gc() spares an unreachable blob after it was written or touched, by default. */
+export const GC_GRACE_MS = 2_000;
+
 /** One named image in the store's index.json. */
 export interface StoredImage {
   readonly name: string;
@@ -259,15 +262,16 @@ export class LayoutStore implements BlobStore {
    * Deletes every blob no named image reaches (mark and sweep), plus stale temp files, and
    * returns what was freed. It runs under the store lock, and it spares blobs written or touched
    * since the oldest build still running began (builds touch the cached blobs they reuse), so a
-   * concurrent build never loses a blob it is about to name.
+   * concurrent build never loses a blob it is about to name. Blobs written within the last
+   * `graceMs` (default {@link GC_GRACE_MS}) are spared too: a build may have just written one.
    */
-  async gc(): Promise<{ blobs: number; bytes: number }> {
+  async gc(opts: { graceMs?: number } = {}): Promise<{ blobs: number; bytes: number }> {
     return this.withLock(async () => {
       const live = new Set<string>();
       // Unusable entries keep their blobs too: gc is no place to decide what they were.
       const { images, unusable } = await this.entries();
       for (const d of [...images.map((i) => i.descriptor), ...unusable.flatMap((u) => (u.descriptor ? [u.descriptor] : []))]) await this.mark(d, live);
-      const cutoff = Math.min(Date.now() - 2_000, await this.oldestLiveBuild());
+      const cutoff = Math.min(Date.now() - (opts.graceMs ?? GC_GRACE_MS), await this.oldestLiveBuild());
       let blobs = 0;
       let bytes = 0;
       for (const hex of await readdir(this.blobDir())) {

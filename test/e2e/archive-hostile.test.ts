@@ -10,7 +10,7 @@ import { digestOf } from '../../src/image/digest.js';
 import { MediaType } from '../../src/image/media-types.js';
 import { sealer } from '../support/cli.js';
 import { tempDir } from '../support/fs-tree.js';
-import { makeRandomImage, type RandomImage } from '../support/random-image.js';
+import { makeRandomImage, type TestImage } from '../support/random-image.js';
 import { snapshotTree } from '../support/tree-snapshot.js';
 
 const REF = 'org.opencontainers.image.ref.name';
@@ -29,12 +29,12 @@ async function writeArchive(file: string, index: unknown, blobs: readonly Buffer
   await done;
 }
 
-function blobsOf(img: RandomImage): Buffer[] {
+function blobsOf(img: TestImage): Buffer[] {
   return [img.manifest.bytes, img.config.bytes, ...img.layers.map((l) => l.bytes)];
 }
 
 /** A manifest over `img`'s config and layers changed by `change`, with its descriptor. */
-function remanifest(img: RandomImage, change: (m: Record<string, unknown>) => unknown): { bytes: Buffer; desc: Record<string, unknown> } {
+function remanifest(img: TestImage, change: (m: Record<string, unknown>) => unknown): { bytes: Buffer; desc: Record<string, unknown> } {
   const m = JSON.parse(img.manifest.bytes.toString()) as Record<string, unknown>;
   const bytes = Buffer.from(JSON.stringify(change(m)));
   return { bytes, desc: { mediaType: MediaType.ociManifest, digest: digestOf(bytes), size: bytes.length } };

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { requireBinary } from '../support/requirements.js';
+import { validateImage } from '../support/validate-image.js';
 
 async function twoImages(t: Parameters<typeof tempDir>[0], root: string): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
@@ -15,6 +16,7 @@ async function twoImages(t: Parameters<typeof tempDir>[0], root: string): Promis
     await writeTree(ctx, { Kubefile: `FROM scratch\nCOPY shared shared\nCOPY own own\nCMD echo ${name}\n`, shared, own: `${name}\n` });
     const r = await sealer(['build', '--timestamp', '0', '-t', `${name}:v1`, ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root, `docker.io/library/${name}:v1`);
     digests[name] = r.stdout.trim().split('\n').at(-1)!;
   }
   return digests;
@@ -37,6 +39,7 @@ test('save → rmi → load keeps every digest, and skopeo reads the archive', a
     JSON.parse(loaded.stdout).images.map((i: { name: string; digest: string }) => [i.name.replace('docker.io/library/', '').replace(':v1', ''), i.digest]),
   );
   assert.deepEqual(got, digests);
+  assert.deepEqual((await validateImage(root)).names.sort(), ['docker.io/library/one:v1', 'docker.io/library/two:v1']);
   const inspected = JSON.parse((await sealer(['inspect', 'two:v1'], { root })).stdout);
   assert.deepEqual(inspected.platforms[0].cmds, ['echo two']);
 
@@ -78,5 +81,6 @@ test('a flipped byte or a truncated archive is refused and the store is untouche
   assert.deepEqual(images, []);
   const blobs = execFileSync('sh', ['-c', `ls "${fresh}/blobs/sha256" | wc -l`], { encoding: 'utf8' }).trim();
   assert.equal(blobs, '0', 'no blob of a refused archive may enter the store');
+  assert.deepEqual((await validateImage(fresh)).names, []);
   assert.ok(statSync(out).size > 0);
 });

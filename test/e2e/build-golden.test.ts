@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir } from '../support/fs-tree.js';
+import { validateImage } from '../support/validate-image.js';
 
 /**
  * A reproducible lite build (ARG, ENV, LABEL, two COPYs, a RUN that adds and deletes, two CMDs)
@@ -39,5 +40,6 @@ for (const method of ['snapshot', 'overlay']) {
     const r = await sealer(['build', '--no-collect', '--diff-method', method, '--timestamp', '0', '-t', 'g:1', ctx], { root });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').pop(), GOLDEN);
+    await validateImage(root);
   });
 }

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { listLayer, readStored } from '../support/store-oracle.js';
+import { validateImage } from '../support/validate-image.js';
 
 async function buildExpectingError(t: Parameters<typeof tempDir>[0], kubefile: string, extra: Record<string, string | { symlink: string }> = {}): Promise<string> {
   const root = await tempDir(t);
@@ -59,6 +60,7 @@ test('symlinks inside a copied directory are kept as links, wildcards and rename
   });
   const r = await sealer(['build', '--no-collect', '-t', 'inputs:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   const { manifest } = readStored(root, 'docker.io/library/inputs:v1');
   const files = manifest.layers.flatMap((l) => listLayer(root, l.digest, l.mediaType));
   for (const f of ['bin/kubectl', 'bin/k', 'etc/a.yaml', 'etc/b.yaml', 'etc/renamed.txt', 'manifests/imageList']) {
@@ -80,6 +82,7 @@ test('COPY fetches http URLs into the destination', async (t) => {
   await writeTree(ctx, { Kubefile: `FROM scratch\nCOPY http://127.0.0.1:${port}/files/tool.sh?x=1 bin/\n` });
   const r = await sealer(['build', '-t', 'url:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   const { manifest } = readStored(root, 'docker.io/library/url:v1');
   assert.ok(listLayer(root, manifest.layers[0]!.digest, manifest.layers[0]!.mediaType).includes('bin/tool.sh'));
 
@@ -96,6 +99,7 @@ test('an unused --build-arg warns, an unknown --mode is refused with the valid l
   const ok = await sealer(['build', '--build-arg', 'B=2', '-t', 'w:v1', ctx], { root });
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, /WARNING: build argument B was given but no ARG in the Kubefile uses it/);
+  await validateImage(root);
   const bad = await sealer(['build', '--mode', 'fast', '-t', 'w:v1', ctx], { root });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown build mode "fast": valid modes are lite, local, container, cloud/);
@@ -108,6 +112,7 @@ test('zstd and uncompressed layers are readable by tar', async (t) => {
   for (const c of ['zstd', 'none']) {
     const r = await sealer(['build', '--compression', c, '-t', `comp:${c}`, ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root, `docker.io/library/comp:${c}`);
     const { manifest } = readStored(root, `docker.io/library/comp:${c}`);
     const l = manifest.layers[0]!;
     assert.equal(l.mediaType, c === 'zstd' ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.oci.image.layer.v1.tar');

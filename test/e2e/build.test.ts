@@ -7,6 +7,7 @@ import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { requireBinary } from '../support/requirements.js';
 import { listLayer, readStored } from '../support/store-oracle.js';
+import { validateImage } from '../support/validate-image.js';
 
 const KUBEFILE = `FROM scratch
 ARG VERSION=1.0
@@ -29,6 +30,7 @@ test('a FROM scratch build with ARG/COPY/RUN/CMD is readable by inspect, tar and
   const built = await sealer(['build', '-t', 'my-app:v1', ctx], { root });
   assert.equal(built.code, 0, built.stderr);
   assert.match(built.stdout, /Built docker\.io\/library\/my-app:v1/);
+  await validateImage(root, 'docker.io/library/my-app:v1');
 
   const inspected = await sealer(['inspect', 'my-app:v1'], { root });
   assert.equal(inspected.code, 0, inspected.stderr);
@@ -55,6 +57,7 @@ test('the RUN sees ARGs as environment and the rootfs as its working directory',
   const root = await tempDir(t);
   const ctx = await appContext(t);
   assert.equal((await sealer(['build', '--build-arg', 'VERSION=2.5', '-t', 'v:2', ctx], { root })).code, 0);
+  await validateImage(root);
   const rootfs = await tempDir(t);
   if (!requireBinary(t, 'umoci')) return;
   execFileSync('umoci', ['unpack', '--rootless', '--image', `${root}:docker.io/library/v:2`, path.join(rootfs, 'b')]);
@@ -68,6 +71,7 @@ test('same inputs with --timestamp in two fresh stores give the same digest', as
     const root = await tempDir(t);
     const r = await sealer(['build', '--timestamp', '1700000000', '-t', 'repro:v1', ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root);
     digests.push(r.stdout.trim().split('\n').at(-1)!);
   }
   assert.match(digests[0]!, /^sha256:[a-f0-9]{64}$/);
@@ -89,6 +93,7 @@ test('an unchanged rebuild is all cache hits with the same digest; a changed COP
   await writeTree(ctx, { 'app.yaml': 'kind: Pod\nmetadata: {name: changed}\n' });
   const changed = await sealer(['build', '-t', 'c:1', ctx], { root });
   assert.equal(changed.code, 0, changed.stderr);
+  await validateImage(root);
   assert.match(changed.stderr, /COPY manifests manifests \(CACHED\)/);
   assert.doesNotMatch(changed.stderr, /COPY app\.yaml manifests\/ \(CACHED\)/);
   assert.doesNotMatch(changed.stderr, /RUN echo .*\(CACHED\)/);
@@ -111,6 +116,7 @@ for (const method of ['overlay', 'snapshot'] as const) {
     });
     const r = await sealer(['build', '--diff-method', method, '-t', 'child:v1', ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root);
     const { manifest } = readStored(root, 'docker.io/library/child:v1');
     assert.equal(manifest.layers.length, 2);
     const top = manifest.layers[1]!;
@@ -138,6 +144,7 @@ test('a RUN that changes nothing makes no layer and says so', async (t) => {
   const r = await sealer(['build', '-t', 'noop:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /RUN true \(.*no filesystem changes\)/);
+  await validateImage(root);
   assert.equal(readStored(root, 'docker.io/library/noop:v1').manifest.layers.length, 1);
 });
 
@@ -151,4 +158,5 @@ test('a failing RUN names the line, the exit code and its output, and stores not
   assert.match(r.stderr, /about to fail/);
   const images = await sealer(['images', '--format', 'json'], { root });
   assert.deepEqual(JSON.parse(images.stdout), []);
+  assert.deepEqual((await validateImage(root)).names, [], 'the store is still a valid, empty layout');
 });

@@ -11,7 +11,9 @@ import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { serveRegistryTree } from '../support/registry-tree-server.js';
-import { blobDigest, blobsOf, extractImage, makeImage, makeLayer, rawManifest, requireTools, skopeoPull, startUpstream } from './collect-support.js';
+import { blobDigest, blobsOf, extractImage, rawManifest, requireTools, skopeoPull, startUpstream } from './collect-support.js';
+import { makeImage, tarLayer } from '../support/random-image.js';
+import { validateImage } from '../support/validate-image.js';
 
 interface BuildJson {
   steps: { text: string; cached: boolean }[];
@@ -21,14 +23,15 @@ interface BuildJson {
 async function build(root: string, args: string[]): Promise<BuildJson & { stderr: string }> {
   const r = await sealer(['build', '--format', 'json', ...args], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   return { ...(JSON.parse(r.stdout) as BuildJson), stderr: r.stderr };
 }
 
 test('a rebuild with a warm cache fetches no blob: unchanged (all steps cached), and with a changed step before collection (blob cache)', async (t) => {
   if (!requireTools(t)) return;
   const up = await startUpstream(t);
-  const base = await makeLayer(128 * 1024);
-  const imgs = await Promise.all(['a', 'b', 'c'].map(async () => makeImage([base, await makeLayer(32 * 1024)])));
+  const base = await tarLayer('oci', 128 * 1024);
+  const imgs = await Promise.all(['a', 'b', 'c'].map(async () => makeImage([base, await tarLayer('oci', 32 * 1024)])));
   for (const [i, img] of imgs.entries()) await up.push(`cache/img${i}:1`, img);
   const refs = imgs.map((_, i) => `${up.host}/cache/img${i}:1`);
   const ctx = await tempDir(t, 'cache-ctx-');
@@ -78,9 +81,9 @@ test('a rebuild with a warm cache fetches no blob: unchanged (all steps cached),
 test('images already in the base image registry are not fetched again: only the new image is', async (t) => {
   if (!requireTools(t)) return;
   const up = await startUpstream(t);
-  const shared = await makeLayer(128 * 1024);
-  const a = makeImage([shared, await makeLayer(32 * 1024)]);
-  const b = makeImage([shared, await makeLayer(32 * 1024)]);
+  const shared = await tarLayer('oci', 128 * 1024);
+  const a = makeImage([shared, await tarLayer('oci', 32 * 1024)]);
+  const b = makeImage([shared, await tarLayer('oci', 32 * 1024)]);
   await up.push('apps/a:1', a);
   await up.push('apps/b:1', b);
   const refA = `${up.host}/apps/a:1`;
@@ -121,7 +124,7 @@ test('images already in the base image registry are not fetched again: only the 
 test('an image that cannot be pulled fails the build naming image, file and the registry answer; --skip-missing-images warns and collects the rest', async (t) => {
   if (!requireTools(t)) return;
   const up = await startUpstream(t);
-  const good = makeImage([await makeLayer(16 * 1024)]);
+  const good = makeImage([await tarLayer('oci', 16 * 1024)]);
   await up.push('ok/good:1', good);
   const missing = `${up.host}/ok/missing:1`;
   const ctx = await tempDir(t, 'miss-ctx-');
@@ -145,8 +148,8 @@ test('an image that cannot be pulled fails the build naming image, file and the 
 test('editing the build context .sealignore reruns collection instead of reusing the cached step', async (t) => {
   if (!requireTools(t)) return;
   const up = await startUpstream(t);
-  const keep = makeImage([await makeLayer(8 * 1024)]);
-  const drop = makeImage([await makeLayer(8 * 1024)]);
+  const keep = makeImage([await tarLayer('oci', 8 * 1024)]);
+  const drop = makeImage([await tarLayer('oci', 8 * 1024)]);
   await up.push('ign/keep:1', keep);
   await up.push('ign/drop:1', drop);
   const ctx = await tempDir(t, 'ign-ctx-');

@@ -12,7 +12,9 @@ import { digestOf } from '../../src/image/digest.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { serveRegistryTree } from '../support/registry-tree-server.js';
-import { blobsOf, extractImage, type Image, makeImage, makeIndex, makeLayer, rawManifest, requireTools, run, startUpstream } from './collect-support.js';
+import { blobsOf, extractImage, rawManifest, requireTools, run, startUpstream } from './collect-support.js';
+import { type TestImage, makeImage, makeIndex, tarLayer } from '../support/random-image.js';
+import { validateImage } from '../support/validate-image.js';
 
 interface InspectedImage {
   reference: string;
@@ -37,9 +39,9 @@ async function treeBlobs(registryDir: string): Promise<Set<string>> {
 }
 
 /** A two-platform (amd64, arm64) image with its own layers. */
-async function twoPlatforms(): Promise<{ amd: Image; arm: Image; index: ReturnType<typeof makeIndex> }> {
-  const amd = makeImage([await makeLayer(), await makeLayer()]);
-  const arm = makeImage([await makeLayer(), await makeLayer()], 'oci', { os: 'linux', architecture: 'arm64' });
+async function twoPlatforms(): Promise<{ amd: TestImage; arm: TestImage; index: ReturnType<typeof makeIndex> }> {
+  const amd = makeImage([await tarLayer('oci', 32 * 1024), await tarLayer('oci', 32 * 1024)]);
+  const arm = makeImage([await tarLayer('oci', 32 * 1024), await tarLayer('oci', 32 * 1024)], 'oci', { os: 'linux', architecture: 'arm64' });
   return { amd, arm, index: makeIndex([amd, arm]) };
 }
 
@@ -65,6 +67,7 @@ for (const allPlatforms of [false, true]) {
     const root = await tempDir(t, 'offline-root-');
     const r = await sealer(['build', ...(allPlatforms ? ['--all-platforms'] : []), '-t', 'offline:v1', ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root);
     const output = r.stdout + r.stderr;
     const warnings = output.split('\n').filter((l) => l.startsWith('WARNING:') && l.includes('linux/arm64'));
     if (allPlatforms) assert.deepEqual(warnings, [], 'nothing is absent with --all-platforms');
@@ -138,6 +141,7 @@ test('build --platform amd64,arm64: each platform image holds its own platform o
     const name = allPlatforms ? 'perplat:all' : 'perplat:own';
     const r = await sealer(['build', '--platform', 'linux/amd64,linux/arm64', ...(allPlatforms ? ['--all-platforms'] : []), '-t', name, ctx], { root });
     assert.equal(r.code, 0, r.stderr);
+    await validateImage(root);
     const reports = await inspectImages(root, name);
     assert.equal(reports.length, 2, 'one report per platform');
     for (const [arch, own, other] of [['amd64', amdBlobs, armBlobs], ['arm64', armBlobs, amdBlobs]] as const) {
@@ -178,6 +182,7 @@ test('FROM a cluster image whose registry holds a partial index: reused for its 
 
   const all = await sealer(['build', '--platform', 'linux/amd64', '--all-platforms', '-t', 'partial-child:all', ctx], { root });
   assert.equal(all.code, 0, all.stderr);
+  await validateImage(root);
   const rootfs = await tempDir(t, 'partial-rootfs-');
   await extractImage(root, 'docker.io/library/partial-child:all', rootfs);
   const served = await serveRegistryTree(path.join(rootfs, 'registry'));

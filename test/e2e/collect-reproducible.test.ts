@@ -9,11 +9,15 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
-import { type Upstream, asFormat, blobDigest, blobsOf, makeImage, makeIndex, makeLayer, requireTools, startUpstream } from './collect-support.js';
+import { type Upstream, blobDigest, blobsOf, requireTools, startUpstream } from './collect-support.js';
+import { asFormat, makeImage, makeIndex, tarLayer } from '../support/random-image.js';
+import { validateImage } from '../support/validate-image.js';
 
 async function build(root: string, args: string[]): Promise<string> {
   const r = await sealer(['build', '--format', 'json', ...args], { root });
   assert.equal(r.code, 0, r.stderr);
+  // Only the image just built: a test here damages an earlier one on purpose.
+  await validateImage(root, `docker.io/library/${args[args.indexOf('-t') + 1]}`);
   return r.stderr;
 }
 
@@ -45,18 +49,18 @@ async function storeState(root: string): Promise<{ blobs: string[]; bytes: numbe
 
 /** Six images sharing a base layer, OCI and Docker v2s2, and one two-platform index. */
 async function pushSet(up: Upstream): Promise<{ refs: string[]; blobs: Set<string> }> {
-  const base = await makeLayer(256 * 1024);
+  const base = await tarLayer('oci', 256 * 1024);
   const refs: string[] = [];
   const images = [];
   for (let i = 0; i < 5; i++) {
     const format = i % 2 === 0 ? 'oci' : 'docker';
-    const img = makeImage([asFormat(base, format), await makeLayer(64 * 1024, format)], format);
+    const img = makeImage([asFormat(base, format), await tarLayer(format, 64 * 1024)], format);
     images.push(img);
     await up.push(`repro/img${i}:1`, img);
     refs.push(`${up.host}/repro/img${i}:1`);
   }
-  const amd = makeImage([base, await makeLayer(32 * 1024)]);
-  const arm = makeImage([await makeLayer(32 * 1024)], 'oci', { os: 'linux', architecture: 'arm64' });
+  const amd = makeImage([base, await tarLayer('oci', 32 * 1024)]);
+  const arm = makeImage([await tarLayer('oci', 32 * 1024)], 'oci', { os: 'linux', architecture: 'arm64' });
   await up.push('repro/multi:1', { index: makeIndex([amd, arm]), images: [amd, arm] });
   refs.push(`${up.host}/repro/multi:1`);
   return { refs, blobs: blobsOf(...images, amd) };

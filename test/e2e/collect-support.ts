@@ -5,96 +5,23 @@
  * built cluster image extracted with GNU tar.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
-import { type Digest, digestOf } from '../../src/image/digest.js';
-import { MediaType } from '../../src/image/media-types.js';
-import type { Descriptor, Platform } from '../../src/image/types.js';
+import type { Digest } from '../../src/image/digest.js';
+import type { Platform } from '../../src/image/types.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { writeOciLayout } from '../support/random-image.js';
+import { type ImageBlob, type TestImage, writeOciLayout } from '../support/random-image.js';
 import { fromRepoRoot } from '../support/repo-root.js';
 import { type RunningRegistry, startRegistry } from '../support/registry.js';
 import { hasBinary, missingRequirement } from '../support/requirements.js';
+import { tempDir } from '../support/fs-tree.js';
 
 export const run = promisify(execFile);
 
-/** A blob and its descriptor. */
-export interface Blob {
-  readonly desc: Descriptor;
-  readonly bytes: Buffer;
-}
-
-/** A layer: a gzip tar of one random file, with its diff ID. */
-export interface Layer extends Blob {
-  readonly diffId: Digest;
-}
-
-/** A single-platform image in memory. */
-export interface Image {
-  readonly manifest: Blob;
-  readonly config: Blob;
-  readonly layers: readonly Layer[];
-  readonly platform: Platform;
-}
-
-function blob(mediaType: string, bytes: Buffer): Blob {
-  return { desc: { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes };
-}
-
-/** A real gzip tar layer holding one file of random bytes. */
-export async function makeLayer(size = 32 * 1024, format: 'oci' | 'docker' = 'oci'): Promise<Layer> {
-  const p = pack();
-  const data = randomBytes(size);
-  p.entry({ name: `f-${randomBytes(4).toString('hex')}.bin`, size: data.length, mode: 0o644, mtime: new Date(0) }, data);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  const tar = Buffer.concat(chunks);
-  const gz = gzipSync(tar, { level: 1 });
-  const mediaType = format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip;
-  return { desc: { mediaType, digest: digestOf(gz), size: gz.length }, bytes: gz, diffId: digestOf(tar) };
-}
-
-/** The same layer bytes under the other format's media type (shared between OCI and Docker images). */
-export function asFormat(layer: Layer, format: 'oci' | 'docker'): Layer {
-  return { ...layer, desc: { ...layer.desc, mediaType: format === 'docker' ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip } };
-}
-
-/** An image over `layers` (pass shared layers in), OCI or Docker v2s2. */
-export function makeImage(layers: readonly Layer[], format: 'oci' | 'docker' = 'oci', platform: Platform = { os: 'linux', architecture: 'amd64' }): Image {
-  const docker = format === 'docker';
-  const config = blob(
-    docker ? MediaType.dockerConfig : MediaType.ociConfig,
-    Buffer.from(
-      JSON.stringify({
-        architecture: platform.architecture,
-        os: platform.os,
-        ...(platform.variant ? { variant: platform.variant } : {}),
-        created: '2024-01-01T00:00:00Z',
-        config: { Labels: { nonce: randomBytes(6).toString('hex') } },
-        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-      }),
-    ),
-  );
-  const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
-  const manifest = blob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: config.desc, layers: layers.map((l) => l.desc) })));
-  return { manifest, config, layers, platform };
-}
-
-/** An OCI index (or Docker manifest list) over images. */
-export function makeIndex(images: readonly Image[], format: 'oci' | 'docker' = 'oci'): Blob {
-  const mediaType = format === 'docker' ? MediaType.dockerManifestList : MediaType.ociIndex;
-  return blob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: images.map((i) => ({ ...i.manifest.desc, platform: i.platform })) })));
-}
-
 /** Every blob digest of an image (config and layers). */
-export function blobsOf(...images: readonly Image[]): Set<string> {
+export function blobsOf(...images: readonly TestImage[]): Set<string> {
   return new Set(images.flatMap((i) => [i.config.desc.digest, ...i.layers.map((l) => l.desc.digest)]));
 }
 
@@ -105,7 +32,7 @@ export interface Upstream {
   /** The proxy's `127.0.0.1:PORT`: what build contexts name. */
   readonly host: string;
   /** Pushes an image or an index (with its images) straight to the registry, bypassing the proxy. */
-  push(repoTag: string, top: Image | { index: Blob; images: readonly Image[] }): Promise<void>;
+  push(repoTag: string, top: TestImage | { index: ImageBlob; images: readonly TestImage[] }): Promise<void>;
   /** GET requests for blobs seen by the proxy since the last `reset()`. */
   blobGets(): string[];
   /** Every request the proxy saw since the last `reset()`. */
@@ -140,8 +67,7 @@ export async function startUpstream(t: TestContext): Promise<Upstream> {
   t.after(() => registry.stop());
   const proxy = await startFaultProxy({ host: '127.0.0.1', port: registry.port });
   t.after(() => proxy.stop());
-  const scratch = await mkdtemp(path.join(tmpdir(), 'collect-push-'));
-  t.after(() => rm(scratch, { recursive: true, force: true }));
+  const scratch = await tempDir(t, 'collect-push-');
   let from = 0;
   let n = 0;
   return {

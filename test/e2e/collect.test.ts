@@ -11,20 +11,9 @@ import { digestOf } from '../../src/image/digest.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { serveRegistryTree } from '../support/registry-tree-server.js';
-import {
-  asFormat,
-  blobDigest,
-  blobsOf,
-  extractImage,
-  makeImage,
-  makeIndex,
-  makeLayer,
-  rawManifest,
-  requireTools,
-  run,
-  skopeoPull,
-  startUpstream,
-} from './collect-support.js';
+import { blobDigest, blobsOf, extractImage, rawManifest, requireTools, run, skopeoPull, startUpstream } from './collect-support.js';
+import { asFormat, makeImage, makeIndex, tarLayer } from '../support/random-image.js';
+import { validateImage } from '../support/validate-image.js';
 
 interface InspectedImage {
   reference: string;
@@ -54,8 +43,8 @@ async function treeBlobs(registryDir: string): Promise<string[]> {
 
 async function fixtures(t: Parameters<typeof startUpstream>[0]) {
   const up = await startUpstream(t);
-  const base = await makeLayer(256 * 1024);
-  const [l1, l2, l3, l4, l5] = await Promise.all([1, 2, 3, 4, 5].map(() => makeLayer(48 * 1024)));
+  const base = await tarLayer('oci', 256 * 1024);
+  const [l1, l2, l3, l4, l5] = await Promise.all([1, 2, 3, 4, 5].map(() => tarLayer('oci', 48 * 1024)));
   const appOci = makeImage([base, l1!]);
   const appDocker = makeImage([asFormat(base, 'docker'), asFormat(l2!, 'docker')], 'docker');
   const amd = makeImage([base, l3!]);
@@ -101,6 +90,7 @@ test('collected images are served by a stock docker-registry from the extracted 
   up.reset();
   const r = await sealer(['build', '--format', 'json', '-t', 'collected:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
 
   // Every blob fetched once: the shared base layer too; the arm64-only layer not at all.
   const gets = up.blobGets().map(blobDigest);
@@ -161,6 +151,7 @@ test('--all-platforms keeps the original index and every child, all served from 
   up.reset();
   const r = await sealer(['build', '--all-platforms', '-t', 'allplat:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   assert.ok(up.blobGets().map(blobDigest).includes(images.arm.layers[1]!.desc.digest), 'the arm64 layer was not fetched');
   const collected = await inspectImages(root, 'allplat:v1');
   const multi = collected.find((i) => i.reference === refs.multi);

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fingerprint, writeCanary } from '../support/canary-tree.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
+import { validateImage } from '../support/validate-image.js';
 
 async function build(t: Parameters<typeof tempDir>[0], ctx: string): Promise<{ code: number; stderr: string; root: string }> {
   const root = await tempDir(t);
@@ -59,6 +60,7 @@ test('a COPY source symlink resolves inside the context; links inside a copied t
   const root = await tempDir(t);
   const r = await sealer(['build', '--no-collect', '-t', 'links:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   const out = await tempDir(t);
   const { extractImage } = await import('./collect-support.js');
   await extractImage(root, 'docker.io/library/links:v1', out);

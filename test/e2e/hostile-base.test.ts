@@ -16,7 +16,8 @@ import { MediaType } from '../../src/image/media-types.js';
 import { fingerprint, writeCanary } from '../support/canary-tree.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
-import { helmPath, makeImage, makeLayer, requireTools, startUpstream } from './collect-support.js';
+import { helmPath, requireTools, startUpstream } from './collect-support.js';
+import { makeImage, tarLayer } from '../support/random-image.js';
 
 /** One entry of a hostile layer. */
 interface Plant {
@@ -141,7 +142,7 @@ test('a hostile base image never reaches outside the store: FROM + COPY build wi
   const helm = await helmPath(t);
   if (helm === undefined) return;
   const up = await startUpstream(t);
-  const app = makeImage([await makeLayer(16 * 1024)]);
+  const app = makeImage([await tarLayer('oci', 16 * 1024)]);
   await up.push('team/app:1', app);
   const blobHex = digestHex(app.layers[0]!.desc.digest);
 

@@ -9,7 +9,7 @@ import { type TestContext, before, describe, it } from 'node:test';
 import { type CliResult, sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
 import { type LyingRegistry, type LyingRegistryOptions, startLyingRegistry } from '../support/lying-registry.js';
-import { type RandomImage, makeRandomImage } from '../support/random-image.js';
+import { type TestImage, makeRandomImage } from '../support/random-image.js';
 
 /** The limits every run here gets: a second each, where the defaults are a minute. */
 const LIMITS = ['--registry-timeout', '1s', '--low-speed-time', '1s', '--retry-delay', '10'];
@@ -17,7 +17,7 @@ const LIMITS = ['--registry-timeout', '1s', '--low-speed-time', '1s', '--retry-d
 const TRICKLE = { kind: 'trickle', everyMs: 20_000 } as const;
 const STALL = { kind: 'stall', after: 50_000 } as const;
 
-let img: RandomImage;
+let img: TestImage;
 before(async () => {
   img = await makeRandomImage({ layers: 1, layerSize: 256 * 1024 });
 });

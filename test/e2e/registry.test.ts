@@ -15,6 +15,7 @@ import { tempDir, writeTree } from '../support/fs-tree.js';
 import { blobMap, makeRandomImage, memorySource, writeOciLayout } from '../support/random-image.js';
 import { startRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/requirements.js';
+import { validateImage } from '../support/validate-image.js';
 
 type T = Parameters<typeof tempDir>[0];
 
@@ -30,6 +31,7 @@ async function buildSimple(t: T, root: string, name: string, body = 'FROM scratc
   await writeTree(ctx, { Kubefile: body, 'app/a.yaml': `name: ${name}\n` });
   const r = await sealer(['build', '--no-collect', '-t', name, ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
   return r.stdout.trim().split('\n').at(-1)!;
 }
 
@@ -55,6 +57,7 @@ test('login checks credentials; push, skopeo reads it back, rmi, pull gives the 
   assert.equal(digestOf(raw), digest);
   const copied = path.join(await tempDir(t), 'copy');
   execFileSync('skopeo', ['copy', '--src-tls-verify=false', '--src-creds', 'ops:s3cret-pass', `docker://${target}`, `oci:${copied}:x`], { stdio: 'ignore' });
+  await validateImage(copied);
 
   const noAuth = await sealer(['pull', '--authfile', path.join(root, 'none.json'), target], { root: await tempDir(t) });
   assert.equal(noAuth.code, 1);
@@ -64,6 +67,7 @@ test('login checks credentials; push, skopeo reads it back, rmi, pull gives the 
   const pulled = await sealer(['pull', '--authfile', authfile, '--format', 'json', target], { root: fresh });
   assert.equal(pulled.code, 0, pulled.stderr);
   assert.equal(JSON.parse(pulled.stdout).digest, digest);
+  await validateImage(fresh);
   const info = JSON.parse((await sealer(['inspect', target], { root: fresh })).stdout);
   assert.deepEqual(info.platforms[0].cmds, ['echo hello']);
 
@@ -94,6 +98,7 @@ test('FROM a remote image: --pull missing pulls, --pull never refuses, what skop
     const info = JSON.parse((await sealer(['inspect', `child:${tag}`], { root })).stdout);
     assert.equal(info.platforms[0].layers.length, 3, 'two base layers and the COPY');
     assert.equal(info.platforms[0].base.name, `${reg.host}/base/${tag}:1`);
+    await validateImage(root);
   }
   const missing = await sealer(['pull', `${reg.host}/base/nothing:1`], { root });
   assert.equal(missing.code, 1);
@@ -167,6 +172,7 @@ test('a base image pushed the sealer v0.8 way (manifest list, schema 2, Image JS
   assert.deepEqual(p.cmds, ['kubectl get nodes', 'echo base-ready', 'echo app']);
   assert.equal(p.args.K8S, '1.22');
   assert.equal(p.layers.length, 3);
+  await validateImage(root, 'docker.io/library/app-on-sealer:v1');
   assert.deepEqual(p.layers.slice(0, 2).map((l: { diffId: string }) => l.diffId), [l1.diffId, l2.diffId]);
   if (!requireBinary(t, 'umoci')) return;
   const out = await tempDir(t);
@@ -205,9 +211,13 @@ test('multi-arch: build --platform makes an index; manifest create/annotate/insp
   assert.equal(raw.manifests.length, 2);
   const all = path.join(await tempDir(t), 'all');
   execFileSync('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${reg.host}/apps/one:v1`, `oci:${all}:x`], { stdio: 'ignore' });
-  const pulledArm = await sealer(['pull', '--platform', 'linux/arm64', '--format', 'json', `${reg.host}/apps/one:v1`], { root: await tempDir(t) });
+  await validateImage(root);
+  await validateImage(all);
+  const armRoot = await tempDir(t);
+  const pulledArm = await sealer(['pull', '--platform', 'linux/arm64', '--format', 'json', `${reg.host}/apps/one:v1`], { root: armRoot });
   assert.equal(pulledArm.code, 0, pulledArm.stderr);
   assert.match(JSON.parse(pulledArm.stdout).platforms.join(), /^linux\/arm64/);
+  await validateImage(armRoot);
 });
 
 test('sealer pull through a faulty registry: a corrupt blob is retried, a constantly corrupt one leaves nothing in the store', async (t) => {
@@ -228,6 +238,7 @@ test('sealer pull through a faulty registry: a corrupt blob is retried, a consta
   const ok = await sealer(['pull', '--retry-delay', '10', `${proxy.host}/f/img:v1`], { root: once });
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(statSync(path.join(once, 'blobs/sha256', layer.slice(7))).size > 0);
+  await validateImage(once);
 
   const always = await tempDir(t);
   proxy.addFault({ kind: 'corrupt', method: 'GET', path: blobPath, times: 100 });
@@ -236,4 +247,5 @@ test('sealer pull through a faulty registry: a corrupt blob is retried, a consta
   assert.match(bad.stderr, /digest mismatch/);
   assert.throws(() => statSync(path.join(always, 'blobs/sha256', layer.slice(7))), /ENOENT/);
   assert.deepEqual(JSON.parse((await sealer(['images', '--format', 'json'], { root: always })).stdout), []);
+  assert.deepEqual((await validateImage(always)).names, []);
 });

@@ -9,6 +9,7 @@ import { startRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/requirements.js';
 import { readStored } from '../support/store-oracle.js';
 import { groupOrWorldWritable } from '../support/tree-snapshot.js';
+import { validateImage } from '../support/validate-image.js';
 
 /** `sealer ARGS` started by a shell with `umask 000`, as a careless service unit would. */
 function sealerUmask000(args: readonly string[], root: string, cwd: string): Promise<CliResult> {
@@ -25,6 +26,7 @@ async function buildApp(t: Parameters<typeof tempDir>[0], root: string): Promise
   await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY app.yaml manifests/app.yaml\nCOPY big.bin big.bin\nCMD echo hi\n', 'app.yaml': 'kind: ConfigMap\n', 'big.bin': 'x'.repeat(200_000) });
   const r = await sealer(['build', '--timestamp', '0', '-t', 'app:v1', ctx], { root });
   assert.equal(r.code, 0, r.stderr);
+  await validateImage(root);
 }
 
 test('save refuses a store blob whose bytes were swapped, names it, and leaves no archive', async (t) => {
@@ -85,5 +87,6 @@ test('a store written under umask 000 (build, save, load) has nothing group- or 
   assert.equal(loaded.code, 0, loaded.stderr);
   assert.deepEqual(await groupOrWorldWritable(root), [], 'after build');
   assert.deepEqual(await groupOrWorldWritable(other), [], 'after load');
+  await validateImage(other);
   assert.ok((await readdir(path.join(other, 'blobs', 'sha256'))).length >= 3);
 });

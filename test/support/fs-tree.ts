@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 
 /** A file tree for a test: path → content, or `{ symlink: target }`. */
 export type Tree = Record<string, string | Buffer | { symlink: string }>;
@@ -21,4 +21,22 @@ export async function tempDir(t: TestContext, prefix = 'sealer-test-'): Promise<
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A temp dir shared by the tests of a `describe` suite: call it in the suite's body; the dir is
+ * made before the suite's first test and removed after its last. Returns a getter for its path.
+ */
+export function suiteTempDir(prefix = 'sealer-test-'): () => string {
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), prefix));
+  });
+  after(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (dir === undefined) throw new Error('suiteTempDir: used outside the suite\'s tests');
+    return dir;
+  };
 }

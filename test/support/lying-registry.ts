@@ -6,7 +6,7 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { RandomImage } from './random-image.js';
+import type { TestImage } from './random-image.js';
 
 /** How one kind of answer misbehaves. */
 export type Lie =
@@ -21,7 +21,7 @@ export type Lie =
 
 /** What the registry serves and where it lies. */
 export interface LyingRegistryOptions {
-  readonly image: RandomImage;
+  readonly image: TestImage;
   /** Repository and tag the manifest is served under (default `lies/app:v1`). */
   readonly repository?: string;
   readonly tag?: string;

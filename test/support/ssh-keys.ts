@@ -1,8 +1,8 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import ssh2 from 'ssh2';
+import { tempDir } from './fs-tree.js';
 
 /** A throwaway SSH key pair for test hosts, also written to a 0600 file (for `-i KEYFILE`). */
 export interface TestKey {
@@ -20,8 +20,7 @@ export async function makeTestKey(t: TestContext, opts: { passphrase?: string } 
   const pair = opts.passphrase
     ? ssh2.utils.generateKeyPairSync('ed25519', { passphrase: opts.passphrase, cipher: 'aes256-ctr', rounds: 16 })
     : ssh2.utils.generateKeyPairSync('ed25519');
-  const dir = await mkdtemp(join(tmpdir(), 'sealer-key-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'sealer-key-');
   const path = join(dir, 'id_ed25519');
   await writeFile(path, pair.private, { mode: 0o600 });
   await chmod(path, 0o600);

@@ -1,12 +1,12 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { makeRandomImage, type RandomImage } from './random-image.js';
+import { makeRandomImage, type TestImage } from './random-image.js';
 
 /** A registry that serves one image's manifest and config but stalls in the middle of its layers. */
 export interface StallingRegistry {
   /** `127.0.0.1:PORT` (plain HTTP, as loopback registries are). */
   readonly host: string;
-  readonly image: RandomImage;
+  readonly image: TestImage;
   /** Resolves once a layer download has started (and stalled). */
   readonly stalled: Promise<void>;
   stop(): Promise<void>;

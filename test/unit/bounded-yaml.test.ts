@@ -65,11 +65,10 @@ describe('yamlDocuments: documents', () => {
 
 describe('yamlDocuments: limits', () => {
   it('refuses a billion laughs (9 levels of 9 aliases) at once, and keeps the next document', () => {
-    const started = Date.now();
+    // Refused from the alias counts alone: nothing was expanded (its speed is bench/'s business).
     const all = docs(`${billionLaughs()}---\nok: 1\n`);
     assertRefused(all[0] as YamlDocument, /aliases expand this document to \d+ nodes .*alias bomb/);
     assert.deepEqual(all[1]?.value, { ok: 1 });
-    assert.ok(Date.now() - started < 2000, 'fast');
   });
 
   it('refuses alias-of-alias chains: 200 anchors, each naming the one before twice', () => {
@@ -87,9 +86,7 @@ describe('yamlDocuments: limits', () => {
   it('bounds merge keys: a quadratic chain of merges stops at the merge budget', () => {
     const lines: string[] = ['m0: &m0 {k0: 0}'];
     for (let i = 1; i <= 2000; i++) lines.push(`m${i}: &m${i} {<<: *m${i - 1}, k${i}: ${i}}`);
-    const started = Date.now();
     assertRefused(only(lines.join('\n')), new RegExp(`merge keys \\(<<\\) copy more than ${YAML_LIMITS.maxMergeKeys} keys at line \\d+`));
-    assert.ok(Date.now() - started < 2000, 'fast');
   });
 
   it('bounds merge keys combined with aliases of a bomb: the merged values stay shared', () => {

@@ -9,12 +9,10 @@ import { parsePlugins } from '../../src/plugin/load.js';
 const plugin = 'kind: Plugin\nmetadata: { name: a }\nspec: { type: SHELL, action: PreInit, data: echo a }';
 
 function assertUserError(text: string, pattern: RegExp): void {
-  const started = Date.now();
   assert.throws(
     () => parsePlugins(text, 'plugins/p.yaml'),
     (err: unknown) => err instanceof UserError && pattern.test(err.message),
   );
-  assert.ok(Date.now() - started < 2000, 'fast');
 }
 
 test('a billion-laughs plugin document is a UserError naming the file and document', () => {

@@ -8,6 +8,7 @@ import { LayoutStore } from '../../../src/image/layout-store.js';
 import { liteMode } from '../../../src/modes/lite.js';
 import type { ReportEvent } from '../../../src/report/events.js';
 import { tempDir, writeTree } from '../../support/fs-tree.js';
+import { validateImage } from '../../support/validate-image.js';
 
 /** Builds `ctx` into `root`; returns each step's cached flag and what the COPY step said it hashed. */
 async function buildOnce(ctx: string, root: string): Promise<{ cached: boolean[]; hashed: number[] }> {
@@ -25,6 +26,7 @@ async function buildOnce(ctx: string, root: string): Promise<{ cached: boolean[]
     reporter: { emit: (e) => events.push(e) },
   };
   await build(await loadPlan(opts), opts, liteMode);
+  await validateImage(root, 'docker.io/library/rehash:1');
   const cached = events.flatMap((e) => (e.type === 'step-done' && !e.config ? [e.cached] : []));
   const hashed = events.flatMap((e) => {
     const m = e.type === 'log' ? /^COPY read (\d+) files/.exec(e.text) : null;

@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { findCharts, scanCharts } from '../../../src/collect/charts.js';
 import { ChartRenderError, HelmNotFoundError } from '../../../src/collect/helm.js';
 import { formatWarning } from '../../../src/collect/types.js';
 import { fromRepoRoot } from '../../support/repo-root.js';
 import { requireHelm } from './helm-support.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 const fixture = fromRepoRoot('test/fixtures/collect/rootfs');
 const chartsSrc = fromRepoRoot('test/fixtures/collect/charts-src');
 
 describe('charts', () => {
+  const suiteDir = suiteTempDir('collect-charts-');
   let tmp = '';
   before(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'collect-charts-'));
-  });
-  after(async () => {
-    await rm(tmp, { recursive: true, force: true });
+    tmp = suiteDir();
   });
 
   it('finds chart directories and packages, not their subcharts, with overrides beside them', async () => {

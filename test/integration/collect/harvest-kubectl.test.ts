@@ -9,7 +9,7 @@ import { UserError } from '../../../src/errors.js';
 import { LocalHost } from '../../../src/host/local.js';
 import { tempDir } from '../../support/fs-tree.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
-import { D1, pod, podListText, status } from '../../unit/collect/harvest-fixtures.js';
+import { D1, pod, podListText, status } from '../../support/harvest-fixtures.js';
 
 /**
  * The few API endpoints `kubectl get pods -A -o json` asks for (see the build-modes reference):

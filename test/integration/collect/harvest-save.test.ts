@@ -13,7 +13,7 @@ import { UserError } from '../../../src/errors.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { pushImage } from '../../../src/registry/push-image.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { blobMap, makeRandomImage, memorySource, type RandomImage } from '../../support/random-image.js';
+import { blobMap, makeRandomImage, memorySource, type TestImage } from '../../support/random-image.js';
 import { type RunningRegistry, startRegistry } from '../../support/registry.js';
 import { serveRegistryTree } from '../../support/registry-tree-server.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
@@ -31,8 +31,8 @@ function needs(t: TestContext): boolean {
 describe('saveImages with a pinned digest (a harvested image) against a real registry', { concurrency: 1 }, () => {
   let reg: RunningRegistry | undefined;
   let client: RegistryClient;
-  let ran: RandomImage;
-  let now: RandomImage;
+  let ran: TestImage;
+  let now: TestImage;
   let ref = '';
 
   before(async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadImageArchive } from '../../../src/collect/image-archive.js';
 import { RegistryTreeSink } from '../../../src/collect/registry-tree.js';
@@ -11,12 +10,13 @@ import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
 import { serveRegistryTree } from '../../support/registry-tree-server.js';
-import { type Blob, makeImage, makeIndex, tarLayer } from '../../unit/collect/test-images.js';
+import { type ImageBlob, makeImage, makeIndex, tarLayer } from '../../support/random-image.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 const run = promisify(execFile);
 
 /** Writes an OCI layout whose index.json names `top` as `tag`. */
-async function writeLayout(dir: string, tag: string, top: Blob, blobs: readonly Blob[]): Promise<void> {
+async function writeLayout(dir: string, tag: string, top: ImageBlob, blobs: readonly ImageBlob[]): Promise<void> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   for (const b of blobs) await writeFile(join(dir, 'blobs', 'sha256', digestHex(b.desc.digest)), b.bytes);
@@ -25,12 +25,10 @@ async function writeLayout(dir: string, tag: string, top: Blob, blobs: readonly 
 }
 
 describe('archives written by skopeo load into a tree that docker-registry serves', () => {
+  const suiteDir = suiteTempDir('archive-skopeo-');
   let dir = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'archive-skopeo-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = suiteDir();
   });
 
   it('docker-archive and multi-arch oci-archive round-trip through the registry tree', async (t) => {

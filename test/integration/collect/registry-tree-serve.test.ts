@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { RegistryTreeSink } from '../../../src/collect/registry-tree.js';
 import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { type Digest, digestHex, digestOf } from '../../../src/image/digest.js';
 import { MediaType } from '../../../src/image/media-types.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 import { hasBinary, missingRequirement } from '../../support/requirements.js';
 import { serveRegistryTree, type TreeRegistry } from '../../support/registry-tree-server.js';
-import { type Blob, makeImage, makeIndex, putImage, putIndex, randomLayer, type TestImage } from '../../unit/collect/test-images.js';
+import { type ImageBlob, makeImage, makeIndex, putImage, putIndex, randomLayer, type TestImage } from '../../support/random-image.js';
 
 const run = promisify(execFile);
 
@@ -29,10 +29,10 @@ async function skopeoCopy(src: string, dest: string): Promise<void> {
 }
 
 describe('a stock docker-registry serves the RegistryTreeSink tree', { concurrency: 1 }, () => {
-  let dir = '';
+  const tmp = suiteTempDir('tree-serve-');
   let registry: TreeRegistry | undefined;
   const base = randomLayer();
-  const dockerBase: Blob = { ...base, desc: { ...base.desc, mediaType: MediaType.dockerLayerGzip } };
+  const dockerBase: ImageBlob = { ...base, desc: { ...base.desc, mediaType: MediaType.dockerLayerGzip } };
   const ociImage = makeImage([base, randomLayer()]);
   const dockerImage = makeImage([dockerBase, randomLayer('docker')], 'docker');
   const amd = makeImage([base, randomLayer()]);
@@ -42,19 +42,21 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   const dppc = makeImage([randomLayer('docker')], 'docker', { os: 'linux', architecture: 'ppc64le' });
   const dockerList = makeIndex([damd, dppc], 'docker');
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tree-serve-'));
-  });
   after(async () => {
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
+  /** The skopeo and docker-registry these tests need; missing, the test is skipped (failed under CI). */
+  const requirements = (t: TestContext): boolean => {
+    if (hasBinary('docker-registry') && hasBinary('skopeo')) return true;
+    missingRequirement(t, 'docker-registry and skopeo are needed');
+    return false;
+  };
+  /** The registry the first test started: a later test fails with its cause instead of skipping. */
+  const startedRegistry = (): TreeRegistry => registry ?? assert.fail('the registry was not started: the first test (writing the tree) failed');
 
   it('writes OCI, Docker v2s2, an index, a manifest list and a digest-only image', async (t) => {
-    if (!hasBinary('docker-registry') || !hasBinary('skopeo')) {
-      missingRequirement(t, 'docker-registry and skopeo are needed');
-      return;
-    }
+    if (!requirements(t)) return;
+    const dir = tmp();
     const sink = new RegistryTreeSink(join(dir, 'registry'));
     await putImage(sink, ociImage, { repository: 'docker.io/library/app', tag: 'oci' });
     await putImage(sink, dockerImage, { repository: 'docker.io/library/app', tag: 'docker' });
@@ -86,7 +88,8 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   ];
   for (const [what, cases] of served) {
     it(`serves ${what} with identical bytes (skopeo inspect --raw)`, async (t) => {
-      if (registry === undefined) return t.skip('registry not started');
+      if (!requirements(t)) return;
+      const registry = startedRegistry();
       for (const c of cases()) {
         const got = await inspectRaw(`${registry.host}/${c.ref}`);
         assert.equal(digestOf(got), digestOf(c.bytes), c.ref);
@@ -95,7 +98,9 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   }
 
   it('copies the OCI image and every platform of the index (skopeo copy --all oci:)', async (t) => {
-    if (registry === undefined) return t.skip('registry not started');
+    if (!requirements(t)) return;
+    const registry = startedRegistry();
+    const dir = tmp();
     for (const [ref, top, images] of [
       ['library/app:oci', ociImage.manifest, [ociImage]],
       ['example/multi:1.0', ociIndex, [amd, arm]],
@@ -109,7 +114,9 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   });
 
   it('copies the Docker image and every platform of the manifest list (skopeo copy --all dir:)', async (t) => {
-    if (registry === undefined) return t.skip('registry not started');
+    if (!requirements(t)) return;
+    const registry = startedRegistry();
+    const dir = tmp();
     // skopeo's oci: destination would convert Docker manifests (new digests); dir: keeps them.
     for (const [ref, top, images] of [
       ['library/app:docker', dockerImage.manifest, [dockerImage]],
@@ -127,7 +134,8 @@ describe('a stock docker-registry serves the RegistryTreeSink tree', { concurren
   });
 
   it('lists the tags of each repository', async (t) => {
-    if (registry === undefined) return t.skip('registry not started');
+    if (!requirements(t)) return;
+    const registry = startedRegistry();
     const { stdout } = await run('skopeo', ['list-tags', '--tls-verify=false', `docker://${registry.host}/library/app`]);
     assert.deepEqual((JSON.parse(stdout) as { Tags: string[] }).Tags.sort(), ['docker', 'oci']);
   });

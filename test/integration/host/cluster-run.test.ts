@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deleteCluster } from '../../../src/cluster/delete.js';
@@ -12,7 +11,8 @@ import { buildManifest } from '../../../src/host/manifest.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { verifyTreeContent } from '../../../src/host/tree-upload.js';
 import { CollectingReporter } from '../../../src/report/events.js';
-import { startHosts } from '../../support/hosts.js';
+import { tempDir } from '../../support/fs-tree.js';
+import { startHosts, type TestHost, type TestHosts } from '../../support/hosts.js';
 import { makeFakeRootfs } from './fake-rootfs.js';
 
 const ROOTFS = '/var/lib/sealer/data/demo/rootfs';
@@ -25,8 +25,7 @@ test('cluster run pipeline: 3 hosts up, re-run, join a 4th, delete one, delete a
   if (!set) return;
   const [m0, n1, n2, n3] = set.hosts;
   assert.ok(m0 && n1 && n2 && n3);
-  const work = await mkdtemp(join(tmpdir(), 'sealer-cluster-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
+  const work = await tempDir(t, 'sealer-cluster-');
   const rootfsDir = join(work, 'rootfs');
   const { layerDigest } = await makeFakeRootfs(rootfsDir);
   const before = await Promise.all(set.hosts.map((h) => set.dockerExec(h, 'ls -a /var/lib; cat /etc/hosts')));
@@ -152,10 +151,10 @@ test('cluster run: a host stopped mid-run fails clearly; the next run resumes', 
   if (!set) return;
   const [m0, n1] = set.hosts;
   assert.ok(m0 && n1);
-  const work = await mkdtemp(join(tmpdir(), 'sealer-cluster-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
+  const work = await tempDir(t, 'sealer-cluster-');
   const rootfsDir = join(work, 'rootfs');
-  await makeFakeRootfs(rootfsDir, { slowJoin: 4 });
+  // Long enough that the run cannot finish the join before the node is stopped, however loaded the machine.
+  await makeFakeRootfs(rootfsDir, { slowJoin: 120 });
   const req: ClusterRunRequest = {
     clusterName: 'resume',
     image: 'test/fake-base:v1',
@@ -169,15 +168,27 @@ test('cluster run: a host stopped mid-run fails clearly; the next run resumes', 
     connectTimeoutMs: 5000,
   };
   const reporter = new CollectingReporter();
-  const run = runCluster({ ...req, reporter }).then(
+  let joinStarted: () => void = () => {};
+  const joinStep = new Promise<void>((resolve) => {
+    joinStarted = resolve;
+  });
+  const run = runCluster({
+    ...req,
+    reporter: {
+      emit: (e) => {
+        reporter.emit(e);
+        if (e.type === 'step-start' && e.id === 'join') joinStarted();
+      },
+    },
+  }).then(
     () => undefined,
     (e: unknown) => e,
   );
-  // Stop the node while its join script sleeps.
-  for (let i = 0; i < 100 && !reporter.events.some((e) => e.type === 'step-start' && e.id === 'join'); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 500));
+  // Stop the node while its join script sleeps: first the run says the join began, then the
+  // script's own log line on the node says it is sleeping.
+  const first = await Promise.race([joinStep.then(() => 'join'), run.then((e) => `the run ended first: ${describeError(e)}`)]);
+  assert.equal(first, 'join', 'the run reports the join step starting');
+  await waitForLine(set, n1, 'join-sleeping');
   await set.stop(n1);
   const err = await run;
   const text = describeError(err);
@@ -191,3 +202,14 @@ test('cluster run: a host stopped mid-run fails clearly; the next run resumes', 
   assert.deepEqual(m0log, ['init', 'init-master0'], 'master0 work is not redone');
   assert.equal((await set.dockerExec(m0, 'cat /var/lib/sealer-test/cmds')).trim(), 'ran');
 });
+
+/** Waits until a line of the node's fake-rootfs log names `step` (the script got there); fails after 60 s. */
+async function waitForLine(set: TestHosts, host: TestHost, step: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const log = await set.dockerExec(host, 'cat /var/lib/sealer-test/log 2>/dev/null || true');
+    if (log.split('\n').some((l) => l.split(' ')[1] === step)) return;
+    assert.ok(Date.now() < deadline, `no "${step}" line in ${host.ip}'s log after 60 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

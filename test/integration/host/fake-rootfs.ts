@@ -23,7 +23,7 @@ async function putBlob(reg: string, data: Buffer): Promise<string> {
  * /var/lib/sealer-test/log on its host; nodes fetch an image manifest and blob from master0's
  * registry through `sea.hub`. `registry/` holds one image in the distribution layout.
  */
-export async function makeFakeRootfs(root: string, opts: { slowJoin?: number } = {}): Promise<{ manifestDigest: string; layerDigest: string }> {
+export async function makeFakeRootfs(root: string, opts: { /** Seconds the first join of a node sleeps. */ slowJoin?: number } = {}): Promise<{ manifestDigest: string; layerDigest: string }> {
   const log = 'mkdir -p /var/lib/sealer-test && echo "$(date +%s%N) $*" >> /var/lib/sealer-test/log';
   await put(root, 'scripts/init.sh', `#!/bin/bash\nset -e\nlog() { ${log}; }\nlog init "$1" "$2" "$3" cluster=$SEALER_CLUSTER host=$SEALER_HOST_IP\ncp ../etc/app.conf /var/lib/sealer-test/app.conf\n`, 0o755);
   await put(root, 'scripts/init-master0.sh', `#!/bin/bash\nset -e\nlog() { ${log}; }\nlog init-master0 masters=$SEALER_MASTERS nodes=$SEALER_NODES\necho "$SEALER_MASTER0" > /var/lib/sealer-test/cluster-up\n`, 0o755);
@@ -33,7 +33,10 @@ export async function makeFakeRootfs(root: string, opts: { slowJoin?: number } =
     `curl -fsS http://sea.hub:$SEALER_REGISTRY_PORT/v2/${REGISTRY_IMAGE.repo}/blobs/$layer -o /var/lib/sealer-test/pulled-layer`,
     'echo "$layer" > /var/lib/sealer-test/pulled-digest',
   ].join('\n');
-  const slow = opts.slowJoin ? `sleep ${opts.slowJoin}\n` : '';
+  // The first join of a host logs `join-sleeping` (the marker a test waits for) and sleeps; later ones do not.
+  const slow = opts.slowJoin
+    ? `if [ ! -e /var/lib/sealer-test/join-slept ]; then mkdir -p /var/lib/sealer-test; touch /var/lib/sealer-test/join-slept; log join-sleeping; sleep ${opts.slowJoin}; fi\n`
+    : '';
   await put(root, 'scripts/join-node.sh', `#!/bin/bash\nset -e\nlog() { ${log}; }\n${slow}log join-node master0=$1\n${fetch}\n`, 0o755);
   await put(root, 'scripts/join-master.sh', `#!/bin/bash\nset -e\nlog() { ${log}; }\nlog join-master master0=$1\n`, 0o755);
   await put(root, 'scripts/clean.sh', '#!/bin/bash\nrm -rf /var/lib/sealer-test\n', 0o755);

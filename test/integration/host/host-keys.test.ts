@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HostConnectError } from '../../../src/host/errors.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { CollectingReporter } from '../../../src/report/events.js';
 import { startHosts } from '../../support/hosts.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 test('ssh host keys: first use recorded, a changed key refused, opt-out works', async (t) => {
   const set = await startHosts(t, 2);
   if (!set) return;
   const [a, b] = set.hosts;
   assert.ok(a && b);
-  const dir = await mkdtemp(join(tmpdir(), 'sealer-kh-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'sealer-kh-');
   const knownHostsPath = join(dir, 'nested', 'known_hosts');
   const login = (ip: string, extra: Partial<Parameters<typeof SshHost.connect>[0]> = {}) =>
     SshHost.connect({

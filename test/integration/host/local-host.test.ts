@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CommandFailedError } from '../../../src/host/errors.js';
 import { LocalHost } from '../../../src/host/local.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 test('LocalHost behaves like an SSH host', async (t) => {
   const host = new LocalHost();
-  const work = await mkdtemp(join(tmpdir(), 'sealer-local-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
+  const work = await tempDir(t, 'sealer-local-');
 
   await t.test('argv without a shell, strings through sh, env exported, cwd', async () => {
     assert.equal((await host.exec(['printf', '%s|', 'a b', '$HOME'])).stdout, 'a b|$HOME|');

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
@@ -12,6 +10,7 @@ import { CommandFailedError, HostConnectError } from '../../../src/host/errors.j
 import { SshHost } from '../../../src/host/ssh.js';
 import { startHosts } from '../../support/hosts.js';
 import { makeTestKey } from '../../support/ssh-keys.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 const run = promisify(execFile);
 
@@ -26,8 +25,7 @@ test('ssh host: exec, login and connection errors against real sshd containers',
   if (!set) return;
   const [node] = set.hosts;
   assert.ok(node);
-  const dir = await mkdtemp(join(tmpdir(), 'sealer-kh-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'sealer-kh-');
   const knownHostsPath = join(dir, 'known_hosts');
   const base = { host: node.ip, port: node.port, user: node.user, knownHostsPath, connectTimeoutMs: 10_000 };
 
@@ -150,15 +148,14 @@ test('ssh host: exec, login and connection errors against real sshd containers',
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     await new Promise<void>((r) => srv.close(() => r()));
-    const started = Date.now();
     const err = await SshHost.connect({ ...base, host: '127.0.0.1', port, password: 'x' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     assert.ok(err instanceof HostConnectError, String(err));
     assert.equal(err.reason, 'refused');
+    // Refused, not timed out: the reason says it failed at once (no wall-clock bound on a shared machine).
     assert.match(err.message, new RegExp(`root@127\\.0\\.0\\.1:${port}: connection refused`));
-    assert.ok(Date.now() - started < 2000);
   });
 
   await t.test('an unreachable host fails within the connect timeout with a clear error', async () => {

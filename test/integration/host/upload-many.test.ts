@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Command, ExecOptions, Host } from '../../../src/host/host.js';
@@ -9,6 +8,7 @@ import { buildManifest } from '../../../src/host/manifest.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { uploadTreeToHosts, verifyTreeContent } from '../../../src/host/tree-upload.js';
 import { startHosts } from '../../support/hosts.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 /** A host whose receiving end dies after some bytes (a host lost in the middle of a transfer). */
 function dyingReceiver(inner: Host): Host {
@@ -37,8 +37,7 @@ function dyingReceiver(inner: Host): Host {
 test('uploadTreeToHosts: one stream for hosts that need the same, failures kept per host', async (t) => {
   const set = await startHosts(t, 3);
   if (!set) return;
-  const work = await mkdtemp(join(tmpdir(), 'sealer-many-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
+  const work = await tempDir(t, 'sealer-many-');
   const src = join(work, 'tree');
   await mkdir(join(src, 'd'), { recursive: true });
   await writeFile(join(src, 'd/big'), randomBytes(16 * 1024 * 1024));

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildManifest } from '../../../src/host/manifest.js';
 import { SshHost } from '../../../src/host/ssh.js';
 import { verifyTreeContent } from '../../../src/host/tree-upload.js';
 import { startHosts } from '../../support/hosts.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 const LARGE = 48 * 1024 * 1024;
 
@@ -42,8 +42,7 @@ test('uploadTree: a real tree to real hosts, verified, idempotent', async (t) =>
   if (!set) return;
   const [a, b] = set.hosts;
   assert.ok(a && b);
-  const work = await mkdtemp(join(tmpdir(), 'sealer-upload-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
+  const work = await tempDir(t, 'sealer-upload-');
   const src = join(work, 'rootfs');
   const { largeSha } = await makeTree(src);
   const connect = (ip: string) =>

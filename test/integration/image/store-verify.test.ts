@@ -11,13 +11,15 @@ import { LayoutStore } from '../../../src/image/layout-store.js';
 import { readImage } from '../../../src/image/read-image.js';
 import { assembleRootfs } from '../../../src/rootfs/assemble.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { makeRandomImage, type RandomImage } from '../../support/random-image.js';
+import { makeRandomImage, type TestImage } from '../../support/random-image.js';
 import { groupOrWorldWritable } from '../../support/tree-snapshot.js';
+import { validateImage } from '../../support/validate-image.js';
 
-async function storeWith(root: string, img: RandomImage): Promise<LayoutStore> {
+async function storeWith(root: string, img: TestImage): Promise<LayoutStore> {
   const store = await LayoutStore.open(root);
   for (const b of [img.config, ...img.layers, img.manifest]) await store.putBlob(b.desc, Readable.from([b.bytes]));
   await store.tag('docker.io/library/app:v1', img.manifest.desc);
+  await validateImage(root, 'docker.io/library/app:v1');
   return store;
 }
 
@@ -57,6 +59,7 @@ test('assembleRootfs refuses a swapped layer blob, whether or not it unpacks, an
   }
   // Restored (as a pull or load would), the same image assembles.
   await store.putBlob(layer, Readable.from([img.layers[1]!.bytes]));
+  await validateImage(store.root);
   const dir = await assembleRootfs(store, image);
   assert.equal((await readFile(path.join(dir, 'layer-1.bin'))).length, 8192);
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'node:test';
 import { describeError } from '../../../src/errors.js';
@@ -14,6 +13,7 @@ import { type RegistryOptions, type RunningRegistry, startRegistry } from '../..
 import { blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
 import { requireBinary } from '../../support/requirements.js';
 import { MemorySink } from './memory-sink.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 const PASSWORD = 'pa55-w0rd-never-printed';
 const users = { alice: PASSWORD };
@@ -21,11 +21,8 @@ const users = { alice: PASSWORD };
 async function setup(t: TestContext, opts: RegistryOptions): Promise<{ reg: RunningRegistry; tmp: string } | undefined> {
   if (!requireBinary(t, 'docker-registry') || !requireBinary(t, 'htpasswd')) return undefined;
   const reg = await startRegistry(opts);
-  const tmp = mkdtempSync(join(tmpdir(), 'sealer-auth-'));
-  t.after(async () => {
-    await reg.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  t.after(() => reg.stop());
+  const tmp = await tempDir(t, 'sealer-auth-');
   return { reg, tmp };
 }
 

@@ -9,7 +9,7 @@ import { RegistryError } from '../../../src/registry/errors.js';
 import { pushImage } from '../../../src/registry/push-image.js';
 import { CollectingReporter } from '../../../src/report/events.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
-import { type RandomImage, blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
+import { type TestImage, blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
 import { type RunningRegistry, startRegistry } from '../../support/registry.js';
 import { hasBinary, requireBinary } from '../../support/requirements.js';
 import { MemorySink } from './memory-sink.js';
@@ -25,7 +25,7 @@ describe('registry faults through a fault-injecting proxy', () => {
   let reg: RunningRegistry;
   let proxy: FaultProxy;
   let client: RegistryClient;
-  let img: RandomImage;
+  let img: TestImage;
   let bigLayer: Digest;
 
   before(async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, after, before, describe, it } from 'node:test';
 import { digestOf } from '../../../src/image/digest.js';
@@ -17,6 +16,7 @@ import { blobMap, makeIndex, makeRandomImage, memorySource, writeOciLayout } fro
 
 import { hasBinary, requireBinary } from '../../support/requirements.js';
 import { MemorySink } from './memory-sink.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 const ready = hasBinary('docker-registry') && hasBinary('skopeo');
 
@@ -36,19 +36,19 @@ function rawDigest(ref: string): { digest: string; json: { mediaType?: string; m
 
 describe('registry client against skopeo on a real docker-registry', () => {
   let reg: RunningRegistry;
+  const suiteDir = suiteTempDir('sealer-oracle-');
   let tmp: string;
   let client: RegistryClient;
 
   before(async () => {
     if (!ready) return;
     reg = await startRegistry();
-    tmp = mkdtempSync(join(tmpdir(), 'sealer-oracle-'));
+    tmp = suiteDir();
     client = new RegistryClient({ retryDelayMs: 20 });
   });
   after(async () => {
     await client?.close();
     await reg?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   const pushWithSkopeo = async (format: 'oci' | 'v2s2', repo: string) => {

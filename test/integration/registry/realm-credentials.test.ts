@@ -19,7 +19,7 @@ import { copyImage } from '../../../src/registry/copy.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { pushImage } from '../../../src/registry/push-image.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { type RandomImage, blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
+import { type TestImage, blobMap, makeRandomImage, memorySource } from '../../support/random-image.js';
 import { type RunningRegistry, startRegistry } from '../../support/registry.js';
 import { requireBinary } from '../../support/requirements.js';
 import { testAddress } from '../../support/test-address.js';
@@ -70,7 +70,7 @@ async function startFront(t: TestContext, ip: string, tls?: { cert: string; key:
 interface Setup {
   readonly reg: RunningRegistry;
   readonly front: RealmFront;
-  readonly img: RandomImage;
+  readonly img: TestImage;
   readonly ip: string;
   readonly certDir?: string;
 }

@@ -6,7 +6,7 @@ import { harvestImages, mergeHarvested } from '../../../src/collect/harvest/harv
 import { parsePodList } from '../../../src/collect/harvest/pods.js';
 import type { CommandHost, HarvestedImage } from '../../../src/collect/harvest/types.js';
 import type { Digest } from '../../../src/image/digest.js';
-import { D1, D2, D3, ID, pod, podListText, status } from './harvest-fixtures.js';
+import { D1, D2, D3, ID, pod, podListText, status } from '../../support/harvest-fixtures.js';
 
 const img = (reference: string, digest: string | undefined, ...sources: string[]): HarvestedImage => ({
   reference,

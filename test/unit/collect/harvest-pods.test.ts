@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { imagesOfPods, parseImageId, parsePodList } from '../../../src/collect/harvest/pods.js';
 import { UserError } from '../../../src/errors.js';
-import { D1, D2, ID, pod, podListText, status } from './harvest-fixtures.js';
+import { D1, D2, ID, pod, podListText, status } from '../../support/harvest-fixtures.js';
 
 describe('harvest: parsing kubectl get pods -o json', () => {
   it('reads a Running pod and pins the imageID digest that ran', () => {

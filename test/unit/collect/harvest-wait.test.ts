@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type PodInfo, type PodList, parsePodList } from '../../../src/collect/harvest/pods.js';
 import { type Clock, WaitTimeoutError, type WaitProgress, WorkloadFailedError, waitForWorkloads } from '../../../src/collect/harvest/wait.js';
 import { UserError } from '../../../src/errors.js';
-import { D1, pod, podListText, status, waiting } from './harvest-fixtures.js';
+import { D1, pod, podListText, status, waiting } from '../../support/harvest-fixtures.js';
 
 /** A clock that only moves when the wait sleeps: no wall time in these tests. */
 function fakeClock(): Clock & { slept: number[] } {

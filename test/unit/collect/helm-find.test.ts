@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { defaultBundledHelm, findHelm, HelmUnusableError } from '../../../src/collect/helm.js';
 import { fromRepoRoot } from '../../support/repo-root.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 describe('findHelm', () => {
+  const suiteDir = suiteTempDir('find-helm-');
   let dir = '';
   let onPath = '';
   let bundled = '';
   let explicit = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'find-helm-'));
+    dir = suiteDir();
     for (const sub of ['path', 'bundled', 'explicit']) await mkdir(join(dir, sub));
     onPath = join(dir, 'path', 'helm');
     bundled = join(dir, 'bundled', 'helm');
@@ -21,9 +22,6 @@ describe('findHelm', () => {
       await writeFile(f, '#!/bin/sh\n');
       await chmod(f, 0o755);
     }
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('prefers the explicit option, then SEALER_HELM, then PATH, then the bundled copy', async () => {

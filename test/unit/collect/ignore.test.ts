@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { imageIgnoreMatcher, parseIgnoreText, readIgnoreFile } from '../../../src/collect/ignore.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 describe('ignore patterns', () => {
   it('parses one pattern a line with comments and blank lines', () => {
@@ -27,14 +27,10 @@ describe('ignore patterns', () => {
     assert.ok(!imageIgnoreMatcher([])('nginx'));
   });
 
-  it('reads a .sealignore file; a missing one is empty', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sealignore-'));
-    try {
-      await writeFile(join(dir, '.sealignore'), '# base has it\nnginx:*\n');
-      assert.deepEqual(await readIgnoreFile(join(dir, '.sealignore')), ['nginx:*']);
-      assert.deepEqual(await readIgnoreFile(join(dir, 'missing')), []);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('reads a .sealignore file; a missing one is empty', async (t) => {
+    const dir = await tempDir(t, 'sealignore-');
+    await writeFile(join(dir, '.sealignore'), '# base has it\nnginx:*\n');
+    assert.deepEqual(await readIgnoreFile(join(dir, '.sealignore')), ['nginx:*']);
+    assert.deepEqual(await readIgnoreFile(join(dir, 'missing')), []);
   });
 });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ImageArchiveError, listImageArchives, loadImageArchive } from '../../../src/collect/image-archive.js';
 import { RegistryTreeSink } from '../../../src/collect/registry-tree.js';
 import { blobDataPath } from '../../../src/collect/registry-tree-paths.js';
@@ -11,15 +10,14 @@ import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
 import { MediaType } from '../../../src/image/media-types.js';
 import type { Manifest } from '../../../src/image/types.js';
-import { makeImage, makeIndex, randomLayer, tarOf } from './test-images.js';
+import { makeImage, makeIndex, randomLayer, tarOf } from '../../support/random-image.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 describe('image archives', () => {
+  const suiteDir = suiteTempDir('image-archive-');
   let dir = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'image-archive-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = suiteDir();
   });
 
   it('lists images/*.tar of a rootfs', async () => {

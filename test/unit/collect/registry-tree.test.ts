@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { DanglingReferenceError, RegistryTreeSink } from '../../../src/collect/registry-tree.js';
 import { blobDataPath, treeRepository } from '../../../src/collect/registry-tree-paths.js';
 import { listTreeImages } from '../../../src/collect/registry-tree-reader.js';
 import { DigestMismatchError } from '../../../src/image/blob-store.js';
 import { digestHex, digestOf } from '../../../src/image/digest.js';
-import { makeImage, makeIndex, putImage, putIndex, randomLayer } from './test-images.js';
+import { makeImage, makeIndex, putImage, putIndex, randomLayer } from '../../support/random-image.js';
+import { suiteTempDir } from '../../support/fs-tree.js';
 
 const V2 = join('docker', 'registry', 'v2');
 
 describe('RegistryTreeSink', () => {
+  const suiteDir = suiteTempDir('registry-tree-');
   let dir = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'registry-tree-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = suiteDir();
   });
 
   it('names repositories without their domain, the docker way', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { formatScope, mergeScopes, parseChallenges, pickChallenge } from '../../../src/registry/challenge.js';
 import { authFilePaths, normaliseKey, readCredential, saveCredential } from '../../../src/registry/docker-config.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 describe('parseChallenges', () => {
   it('reads a distribution Bearer challenge', () => {
@@ -41,7 +41,7 @@ describe('scopes', () => {
 });
 
 describe('docker config', () => {
-  const tmp = () => mkdtempSync(join(tmpdir(), 'sealer-unit-auth-'));
+  const tmp = (t: TestContext) => tempDir(t, 'sealer-unit-auth-');
 
   it('looks in --authfile alone, else REGISTRY_AUTH_FILE, DOCKER_CONFIG, ~/.docker', () => {
     assert.deepEqual(authFilePaths({ authFile: '/a.json', env: { REGISTRY_AUTH_FILE: '/b.json' } }), ['/a.json']);
@@ -58,8 +58,8 @@ describe('docker config', () => {
     assert.equal(normaliseKey('reg.example/v2/'), 'reg.example');
   });
 
-  it('decodes auth and identitytoken entries, first file that has one wins', async () => {
-    const dir = tmp();
+  it('decodes auth and identitytoken entries, first file that has one wins', async (t) => {
+    const dir = await tmp(t);
     try {
       const home = join(dir, 'home');
       const first = join(dir, 'first.json');
@@ -77,8 +77,8 @@ describe('docker config', () => {
     }
   });
 
-  it('saves atomically with mode 0600, keeps other keys, replaces scheme-prefixed duplicates', async () => {
-    const dir = tmp();
+  it('saves atomically with mode 0600, keeps other keys, replaces scheme-prefixed duplicates', async (t) => {
+    const dir = await tmp(t);
     try {
       const file = join(dir, 'sub', 'config.json');
       await saveCredential('reg.example', { username: 'u', password: 'p' }, { authFile: file });
@@ -96,8 +96,8 @@ describe('docker config', () => {
     }
   });
 
-  it('refuses a config that is not JSON, naming the file', async () => {
-    const dir = tmp();
+  it('refuses a config that is not JSON, naming the file', async (t) => {
+    const dir = await tmp(t);
     try {
       const file = join(dir, 'config.json');
       writeFileSync(file, '{ nope');

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { rootCertificates } from 'node:tls';
@@ -11,6 +10,7 @@ import { RegistryError, networkError, parseDiagnostics, redactUrl } from '../../
 import { InvalidManifestError, parseManifest } from '../../../src/registry/manifest.js';
 import { statusError } from '../../../src/registry/status.js';
 import { retryAfterMs } from '../../../src/registry/transport.js';
+import { tempDir } from '../../support/fs-tree.js';
 
 const url = new URL('http://127.0.0.1:5000/v2/app/manifests/v1');
 
@@ -75,24 +75,20 @@ describe('endpoints', () => {
     assert.equal((await resolveEndpoint('127.0.0.1:5000', { certDir: none, plainHttpLoopback: false })).base.protocol, 'https:');
   });
 
-  it('takes CAs and a client certificate from the cert dir, which also turns loopback to HTTPS', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sealer-unit-certs-'));
-    try {
-      const pem = rootCertificates[0] ?? '';
-      mkdirSync(join(dir, '127.0.0.1:5000'));
-      writeFileSync(join(dir, '127.0.0.1:5000', 'ca.crt'), pem);
-      const ep = await resolveEndpoint('127.0.0.1:5000', { certDir: dir });
-      assert.equal(ep.base.protocol, 'https:');
-      assert.equal(ep.tls.ca?.at(-1), pem);
-      assert.equal(ep.tls.ca?.length, rootCertificates.length + 1, 'system CAs are kept');
-      assert.ok(ep.tls.secureContext);
-      mkdirSync(join(dir, 'bad:5000'));
-      writeFileSync(join(dir, 'bad:5000', 'client.cert'), 'CERT');
-      writeFileSync(join(dir, 'bad:5000', 'client.key'), 'KEY');
-      await assert.rejects(resolveEndpoint('bad:5000', { certDir: dir }), /invalid certificate or key in .*bad:5000/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('takes CAs and a client certificate from the cert dir, which also turns loopback to HTTPS', async (t) => {
+    const dir = await tempDir(t, 'sealer-unit-certs-');
+    const pem = rootCertificates[0] ?? '';
+    mkdirSync(join(dir, '127.0.0.1:5000'));
+    writeFileSync(join(dir, '127.0.0.1:5000', 'ca.crt'), pem);
+    const ep = await resolveEndpoint('127.0.0.1:5000', { certDir: dir });
+    assert.equal(ep.base.protocol, 'https:');
+    assert.equal(ep.tls.ca?.at(-1), pem);
+    assert.equal(ep.tls.ca?.length, rootCertificates.length + 1, 'system CAs are kept');
+    assert.ok(ep.tls.secureContext);
+    mkdirSync(join(dir, 'bad:5000'));
+    writeFileSync(join(dir, 'bad:5000', 'client.cert'), 'CERT');
+    writeFileSync(join(dir, 'bad:5000', 'client.key'), 'KEY');
+    await assert.rejects(resolveEndpoint('bad:5000', { certDir: dir }), /invalid certificate or key in .*bad:5000/);
   });
 });
 
