@@ -16,7 +16,7 @@ import type { Descriptor } from '../../../src/image/types.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { registrySource, registryTarget } from '../../../src/registry/graph-stores.js';
 import { tempDir } from '../../support/fs-tree.js';
-import { type ImageBlob, makeIndex, makeRandomImage, type RandomImage } from '../../support/random-image.js';
+import { type ImageBlob, makeIndex, makeRandomImage, type TestImage } from '../../support/random-image.js';
 import { startRegistry } from '../../support/registry.js';
 import { requireBinary } from '../../support/requirements.js';
 
@@ -25,7 +25,7 @@ async function fixture(): Promise<{ index: ImageBlob; blobs: Map<Digest, { desc:
   const a = await makeRandomImage({ layers: 3, platform: { os: 'linux', architecture: 'amd64' } });
   const b = await makeRandomImage({ layers: 3, platform: { os: 'linux', architecture: 'arm64' } });
   const cBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: a.config.desc, layers: [a.layers[0]!.desc, b.layers[0]!.desc] }));
-  const c: RandomImage = {
+  const c: TestImage = {
     manifest: { desc: { mediaType: MediaType.ociManifest, digest: digestOf(cBytes), size: cBytes.length }, bytes: cBytes },
     config: a.config,
     layers: [a.layers[0]!, b.layers[0]!],
