@@ -1,17 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { killProcessGroup } from '../process-group.js';
 import { CommandFailedError } from './errors.js';
-import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
+import { CommandHost } from './command-host.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
 import { isReadable, OutputCollector } from './output.js';
 import { describeCommand, wrapCommand } from './shell.js';
-import { uploadTreeVia } from './tree-upload.js';
 
 /**
  * The machine sealer runs on. An argv without env runs directly (no shell); anything else runs
  * through `sh -c` with the same wrapping as over SSH, so both hosts behave alike.
  */
-export class LocalHost implements Host {
+export class LocalHost extends CommandHost implements Host {
   readonly name = 'local';
 
   async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
@@ -74,25 +73,6 @@ export class LocalHost implements Host {
     });
   }
 
-  upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return uploadFileVia(this, localPath, remotePath, opts.signal);
-  }
-
-  uploadTree(localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
-    return uploadTreeVia(this, localDir, remoteDir, opts);
-  }
-
-  readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    return readFileVia(this, remotePath, opts.signal);
-  }
-
-  writeFile(
-    remotePath: string,
-    data: Uint8Array | string,
-    opts: { mode?: number; signal?: AbortSignal } = {},
-  ): Promise<void> {
-    return writeFileVia(this, remotePath, data, opts.mode, opts.signal);
-  }
 
   async close(): Promise<void> {}
 }

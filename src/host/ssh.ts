@@ -3,13 +3,12 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Client } from 'ssh2';
 import { type Reporter, nullReporter } from '../report/events.js';
 import { CommandFailedError, HostConnectError } from './errors.js';
-import { readFileVia, uploadFileVia, writeFileVia } from './file-ops.js';
+import { CommandHost } from './command-host.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
 import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
 import { runOnChannel } from './ssh-channel.js';
 import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
 import { type BulkInit, execInWorker } from './ssh-bulk.js';
-import { uploadTreeVia } from './tree-upload.js';
 
 /** Options for {@link SshHost.connect}. */
 export interface SshHostOptions extends SshConnectOptions {
@@ -19,7 +18,7 @@ export interface SshHostOptions extends SshConnectOptions {
 }
 
 /** A host reached over SSH (ssh2), with its host key checked against known_hosts. */
-export class SshHost implements Host {
+export class SshHost extends CommandHost implements Host {
   readonly name: string;
   /** The key the host presented and what known_hosts made of it. */
   readonly hostKey: SshConnection['hostKey'];
@@ -34,6 +33,7 @@ export class SshHost implements Host {
   private readonly kills = new Set<Promise<void>>();
 
   private constructor(conn: SshConnection, maxChannels: number, opts: SshConnectOptions) {
+    super();
     const { signal: _signal, ...connect } = opts;
     this.bulk = {
       host: connect.host,
@@ -116,25 +116,6 @@ export class SshHost implements Host {
     return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
   }
 
-  upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return uploadFileVia(this, localPath, remotePath, opts.signal);
-  }
-
-  uploadTree(localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
-    return uploadTreeVia(this, localDir, remoteDir, opts);
-  }
-
-  readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    return readFileVia(this, remotePath, opts.signal);
-  }
-
-  writeFile(
-    remotePath: string,
-    data: Uint8Array | string,
-    opts: { mode?: number; signal?: AbortSignal } = {},
-  ): Promise<void> {
-    return writeFileVia(this, remotePath, data, opts.mode, opts.signal);
-  }
 
   /** Kills an aborted command's process group on the host, over a channel of its own. */
   private killGroup(pgid: number): void {
