@@ -177,9 +177,9 @@ export class FileHashCache {
     }
     // A torn or foreign file (other header, sizes that do not add up) reads as empty: that costs
     // only a re-hash.
-    const header = `${MAGIC}\n${JSON.stringify(dir)}\n`;
+    const header = Buffer.from(`${MAGIC}\n${JSON.stringify(dir)}\n`);
     const nl = buf.indexOf(10, header.length);
-    if (nl < 0 || buf.toString('utf8', 0, header.length) !== header) return empty;
+    if (nl < 0 || !buf.subarray(0, header.length).equals(header)) return empty;
     const [count, namesLen] = buf.toString('latin1', header.length, nl).split(' ').map(Number) as [number, number];
     if (!Number.isSafeInteger(count) || !Number.isSafeInteger(namesLen) || count < 1) return empty;
     const numsAt = align8(nl + 1 + namesLen);

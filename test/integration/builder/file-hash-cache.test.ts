@@ -75,9 +75,10 @@ test('the old single-file cache is removed when the cache opens', async (t) => {
   await assert.rejects(stat(old), { code: 'ENOENT' });
 });
 
-test('names with a tab, a newline or a backslash are remembered as themselves', async (t) => {
+test('names with a tab, a newline, a backslash or past ASCII (also the directory) are remembered as themselves', async (t) => {
   const { ctx, cache, tmp } = await setup(t);
-  const names = ['tab\there', 'new\nline', 'back\\slash', 'back\\t'];
+  const names = ['tab\there', 'new\nline', 'back\\slash', 'back\\t', 'ünï😀/cödé'];
+  await mkdir(path.join(ctx, 'ünï😀'));
   const first = await FileHashCache.load(cache, tmp, LATER());
   const shas = new Map<string, string>();
   for (const [i, n] of names.entries()) {
