@@ -82,8 +82,8 @@ function pump(): void {
       readRange(hashed, to - hashed, (b) => layer.update(b));
       hashed = to;
     }
-    if (hashed >= total) return end({ layer: `sha256:${layer.digest('hex')}` });
-    if (hashed < target) {
+    if (hashed >= total) end({ layer: `sha256:${layer.digest('hex')}` });
+    else if (hashed < target) {
       pumping = true;
       setImmediate(pump);
     }
