@@ -1,6 +1,5 @@
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import picomatch from 'picomatch';
 import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import type { SourceRange } from '../kubefile/instructions.js';
@@ -83,6 +82,7 @@ async function glob(root: string, pattern: string): Promise<string[]> {
         next.push(dir ? `${dir}/${part}` : part);
         continue;
       }
+      const { default: picomatch } = await import('picomatch'); // only a wildcard needs it
       const isMatch = picomatch(part, { dot: true });
       const names = await readdir(await resolveInRoot(root, dir)).catch(() => [] as string[]);
       for (const n of names.sort()) if (isMatch(n)) next.push(dir ? `${dir}/${n}` : n);

@@ -6,21 +6,36 @@ import path from 'node:path';
 import { tempName } from '../image/atomic-file.js';
 import { FILE_MODE, makeDirsSync } from '../image/fs-modes.js';
 
-/**
- * What is remembered of one file, as stored: `size\tmtimeMs\tctimeMs\tino\tsha256hex` (the lstat's
- * millisecond doubles: sub-microsecond steps, as exact as the key needs). Kept as
- * the line's text (no parse of its fields): a lookup compares it with the stat's own text.
- */
-type Row = string;
+/** A hash remembered during this build, not yet written: the stat's numbers and the sha256 (hex). */
+interface FreshRow {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly sha256: string;
+}
+
+/** Where one file's row is: an index into its directory's columns as read from disk, or a fresh row. */
+type Row = number | FreshRow;
 
 interface DirRecord {
   readonly dir: string;
+  /** Per file read from disk, 4 numbers: size, mtimeMs, ctimeMs, inode (the lstat's own numbers). */
+  readonly nums: Float64Array;
+  /** Per file read from disk, 64 hex digits: its sha256. */
+  readonly shas: string;
   readonly files: Map<string, Row>;
   dirty: boolean;
 }
 
-/** First line of a directory's record file; the second holds the directory (JSON). */
-const MAGIC = 'sealer-file-hashes 2';
+/**
+ * A directory's record file: three text lines (this magic, the directory as JSON, the file count
+ * and the byte length of the names), the names joined by NUL (a name never holds one), NUL
+ * padding to 8 bytes, the numbers (4 doubles a file, host byte order: the cache never leaves its
+ * host) and the sha256s (64 hex digits a file). Columns, so reading a directory decodes two
+ * strings and one array, and a lookup compares numbers: nothing is formatted or parsed per file.
+ */
+const MAGIC = 'sealer-file-hashes 3';
 
 /**
  * How many directories' records are kept in memory at once; a walk visits one at a time. Few,
@@ -37,9 +52,10 @@ const RACY_MS = 20;
 
 /**
  * Content hashes of build-context files, remembered on disk by (size, mtime, ctime, inode) the
- * way git's index does, so an unchanged rebuild reads no file content at all. One small text file
- * per context directory, under the store's cache (`file-hashes/<sha256 of the dir>.txt`, a line a
- * file), read when the walk reaches that directory and written back (temp file + rename) when it changed:
+ * way git's index does, so an unchanged rebuild reads no file content at all. One small file per
+ * context directory, under the store's cache (`file-hashes/<sha256 of the dir>.txt`: a text
+ * header, then a binary row a file, so a lookup compares numbers and never formats one), read
+ * when the walk reaches that directory and written back (temp file + rename) when it changed:
  * memory holds a few directories, never the whole context. Concurrent builds may each rewrite a
  * directory's file; the last writer wins, which only costs a re-hash.
  */
@@ -71,10 +87,18 @@ export class FileHashCache {
 
   /** The remembered sha256 (hex) of `abs` when its stat is unchanged; never reads the file. */
   peek(abs: string, st: Stats): string | undefined {
-    const row = this.record(path.dirname(abs)).files.get(basename(abs));
-    if (!row) return undefined;
-    const key = statKey(st);
-    return row.length === key.length + 64 && row.startsWith(key) ? row.slice(key.length) : undefined;
+    const slash = abs.lastIndexOf('/');
+    const rec = this.record(abs.slice(0, slash));
+    const row = rec.files.get(abs.slice(slash + 1));
+    if (row === undefined) return undefined;
+    if (typeof row !== 'number') {
+      const same = row.size === st.size && row.mtimeMs === st.mtimeMs && row.ctimeMs === st.ctimeMs && row.ino === st.ino;
+      return same ? row.sha256 : undefined;
+    }
+    const n = rec.nums;
+    const i = row * 4;
+    const same = n[i] === st.size && n[i + 1] === st.mtimeMs && n[i + 2] === st.ctimeMs && n[i + 3] === st.ino;
+    return same ? rec.shas.slice(row * 64, row * 64 + 64) : undefined;
   }
 
   /** Remembers a hash computed elsewhere (while the file was streamed into a layer). */
@@ -82,8 +106,9 @@ export class FileHashCache {
     this.hashedFiles++;
     this.hashedBytes += st.size;
     if (st.ctimeMs >= this.notBefore) return;
-    const rec = this.record(path.dirname(abs));
-    rec.files.set(basename(abs), statKey(st) + sha256);
+    const slash = abs.lastIndexOf('/');
+    const rec = this.record(abs.slice(0, slash));
+    rec.files.set(abs.slice(slash + 1), { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256 });
     rec.dirty = true;
   }
 
@@ -131,7 +156,7 @@ export class FileHashCache {
       this.open.set(dir, rec);
       return rec;
     }
-    rec = { dir, files: this.read(dir), dirty: false };
+    rec = this.read(dir);
     this.open.set(dir, rec);
     if (this.open.size > OPEN_DIRS) {
       const [oldest] = this.open.values();
@@ -141,31 +166,62 @@ export class FileHashCache {
     return rec;
   }
 
-  private read(dir: string): Map<string, Row> {
+  private read(dir: string): DirRecord {
     const files = new Map<string, Row>();
-    let text: string;
+    const empty: DirRecord = { dir, nums: new Float64Array(0), shas: '', files, dirty: false };
+    let buf: Buffer;
     try {
-      text = readFileSync(this.fileOf(dir), 'utf8');
+      buf = readFileSync(this.fileOf(dir));
     } catch {
-      return files; // absent: start empty
+      return empty; // absent: start empty
     }
-    const lines = text.split('\n');
-    // A torn or foreign file (no final newline, other header) reads as empty: only a re-hash.
-    if (lines[0] !== MAGIC || lines[1] !== JSON.stringify(dir) || lines.at(-1) !== '') return files;
-    for (let i = 2; i < lines.length - 1; i++) {
-      const line = lines[i]!;
-      const tab = line.indexOf('\t');
-      if (tab > 0) files.set(unescapeName(line.slice(0, tab)), line.slice(tab + 1));
-    }
-    return files;
+    // A torn or foreign file (other header, sizes that do not add up) reads as empty: that costs
+    // only a re-hash.
+    const header = Buffer.from(`${MAGIC}\n${JSON.stringify(dir)}\n`);
+    const nl = buf.indexOf(10, header.length);
+    if (nl < 0 || !buf.subarray(0, header.length).equals(header)) return empty;
+    const [count, namesLen] = buf.toString('latin1', header.length, nl).split(' ').map(Number) as [number, number];
+    if (!Number.isSafeInteger(count) || !Number.isSafeInteger(namesLen) || count < 1) return empty;
+    const numsAt = align8(nl + 1 + namesLen);
+    if (buf.length !== numsAt + count * (32 + 64)) return empty;
+    const names = buf.toString('utf8', nl + 1, nl + 1 + namesLen).split('\0');
+    if (names.length !== count) return empty;
+    const start = buf.byteOffset + numsAt;
+    const nums = start % 8 === 0 ? new Float64Array(buf.buffer, start, count * 4) : new Float64Array(buf.buffer.slice(start, start + count * 32));
+    for (let i = 0; i < count; i++) files.set(names[i]!, i);
+    return { dir, nums, shas: buf.toString('latin1', numsAt + count * 32), files, dirty: false };
   }
 
   private writeBack(rec: DirRecord): void {
     if (!rec.dirty) return;
     rec.dirty = false;
+    if (rec.files.size === 0) return;
     const file = this.fileOf(rec.dir);
-    let body = `${MAGIC}\n${JSON.stringify(rec.dir)}\n`;
-    for (const [name, row] of rec.files) body += `${escapeName(name)}\t${row}\n`;
+    const count = rec.files.size;
+    const names = Buffer.from([...rec.files.keys()].join('\0'));
+    const head = Buffer.from(`${MAGIC}\n${JSON.stringify(rec.dir)}\n${count} ${names.length}\n`);
+    const numsAt = align8(head.length + names.length);
+    const body = Buffer.alloc(numsAt + count * (32 + 64));
+    head.copy(body, 0);
+    names.copy(body, head.length);
+    const nums = new Float64Array(count * 4);
+    let shas = '';
+    let i = 0;
+    for (const row of rec.files.values()) {
+      if (typeof row === 'number') {
+        nums.set(rec.nums.subarray(row * 4, row * 4 + 4), i * 4);
+        shas += rec.shas.slice(row * 64, row * 64 + 64);
+      } else {
+        nums[i * 4] = row.size;
+        nums[i * 4 + 1] = row.mtimeMs;
+        nums[i * 4 + 2] = row.ctimeMs;
+        nums[i * 4 + 3] = row.ino;
+        shas += row.sha256;
+      }
+      i++;
+    }
+    Buffer.from(nums.buffer).copy(body, numsAt);
+    body.write(shas, numsAt + count * 32, 'latin1');
     // Synchronous, like the walks that evict records: a write queued as a promise cannot run
     // until a synchronous walk ends, so every evicted body would be held until then (O(files)).
     // No fsync: a torn file after a crash reads as empty, and costs only a re-hash.
@@ -188,20 +244,6 @@ export class FileHashCache {
   }
 }
 
-/** `path.basename` for the absolute paths of a walk, without its checks. */
-function basename(abs: string): string {
-  return abs.slice(abs.lastIndexOf('/') + 1);
-}
-
-function statKey(st: Stats): string {
-  return `${st.size}\t${st.mtimeMs}\t${st.ctimeMs}\t${st.ino}\t`;
-}
-
-/** File names may hold tabs and newlines: escaped, with the backslash itself. */
-function escapeName(name: string): string {
-  return /[\\\t\n]/.test(name) ? name.replace(/[\\\t\n]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\\\')) : name;
-}
-
-function unescapeName(field: string): string {
-  return field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : field;
+function align8(n: number): number {
+  return (n + 7) & ~7;
 }

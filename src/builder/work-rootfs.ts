@@ -2,7 +2,6 @@ import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
 import { resolveInRoot } from '../confined-path.js';
 import type { LayoutStore } from '../image/layout-store.js';
 import type { Descriptor } from '../image/types.js';
@@ -59,6 +58,7 @@ export class WorkRootfs {
 /** What a layer says about `rel`: a directory, something else, or nothing. Streams the headers only. */
 async function lastKindInLayer(blob: Readable, mediaType: string, rel: string): Promise<'dir' | 'other' | undefined> {
   let kind: 'dir' | 'other' | undefined;
+  const { extract } = await import('tar-stream'); // loaded when a layer is first read
   const ex = extract();
   ex.on('entry', (h, stream, next) => {
     const name = h.name.replace(/^\.?\//, '').replace(/\/+$/, '');

@@ -17,7 +17,6 @@ export class LayerHasher {
   private ids = 0;
   private readonly waiting = new Map<number, { resolve: (d: Digest) => void; reject: (e: Error) => void }>();
   private readonly worker: Worker;
-  private readonly verifier: Worker;
   private readonly layer: Promise<Digest>;
 
   /** `starts`: the offsets of the regions, in file order; everything between them is written. */
@@ -27,16 +26,13 @@ export class LayerHasher {
     private readonly starts: readonly number[],
   ) {
     this.filled = starts.map(() => false);
-    const start = () =>
-      new Worker(new URL('./layer-hash-worker.js', import.meta.url), {
-        workerData: { file, total },
-        // It allocates one read buffer and two hashes: a small heap is plenty.
-        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
-      });
-    // Two workers, so the two hashes of every byte (its blob's digest, then the layer's) run on
-    // two cores: one verifies regions as they are written, the other follows the verified prefix.
-    this.verifier = start();
-    this.worker = start();
+    // One worker for both hashes of every byte (its blob's digest, then the layer's): a second
+    // one cost ~10 MiB of RSS, and the main thread keeps the other core busy anyway.
+    this.worker = new Worker(new URL('./layer-hash-worker.js', import.meta.url), {
+      workerData: { file, total },
+      // It allocates one read buffer and a few hashes: a small heap is plenty.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
+    });
     this.layer = new Promise<Digest>((resolve, reject) => {
       const failAll = (err: Error) => {
         reject(err);
@@ -52,11 +48,9 @@ export class LayerHasher {
         } else if (m.layer !== undefined) resolve(m.layer as Digest);
         else failAll(new Error(m.error ?? 'layer hashing failed'));
       };
-      for (const w of [this.worker, this.verifier]) {
-        w.on('message', onMessage);
-        w.once('error', failAll);
-        w.once('exit', (code) => failAll(new Error(`a layer hash worker exited (${code})`)));
-      }
+      this.worker.on('message', onMessage);
+      this.worker.once('error', failAll);
+      this.worker.once('exit', (code) => failAll(new Error(`the layer hash worker exited (${code})`)));
     });
     // Awaited by the caller through digest(); a failure before that is not unhandled.
     this.layer.catch(() => undefined);
@@ -68,7 +62,7 @@ export class LayerHasher {
     const id = this.ids++;
     return new Promise<Digest>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.verifier.postMessage({ verify: id, at, size });
+      this.worker.postMessage({ verify: id, at, size });
     });
   }
 
@@ -89,7 +83,7 @@ export class LayerHasher {
 
   /** Ends the worker (a region failed, or the digest is known). */
   async stop(): Promise<void> {
-    await Promise.all([this.worker.terminate(), this.verifier.terminate()]);
+    await this.worker.terminate();
   }
 
   private advance(): void {

@@ -31,36 +31,76 @@ const ZLIB_OUT = 256 << 10;
  * pool as its own gzip member, and the members are written in order. A concatenation of gzip
  * members is one valid gzip stream (RFC 1952 §2.2), read by Go, zlib, GNU tar and Python alike;
  * the ratio loss from the cut dictionary is well under 1%. Output is deterministic (mtime 0).
+ *
+ * Memory: the input is gathered into one of a few buffers that are used again once their member
+ * is compressed (IN_FLIGHT + 1 of them), not concatenated into a new buffer per member: a GB of
+ * input would otherwise leave a GB of dead 2 MiB buffers, which V8 frees only at its next
+ * collection. The writable side holds little (the input is gathered at once) and the readable
+ * side about one zlib output chunk.
  */
 export class ParallelGzip extends Transform {
-  private pending: Buffer[] = [];
-  private pendingSize = 0;
+  /** The buffer being filled, and how far. */
+  private fill: Buffer | undefined;
+  private filled = 0;
+  private readonly spare: Buffer[] = [];
   private readonly queue: Promise<Buffer[]>[] = [];
 
   constructor(private readonly level = DEFAULT_LEVEL.gzip) {
-    super({ highWaterMark: CHUNK });
+    super({ writableHighWaterMark: 64 << 10, readableHighWaterMark: ZLIB_OUT });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingSize += chunk.length;
-    if (this.pendingSize < CHUNK) {
+    this.append(chunk);
+    // A member ends where the chunks reach 2 MiB (not at exactly 2 MiB): as before, so the
+    // same input gives the same bytes.
+    if (this.filled < CHUNK) {
       cb();
       return;
     }
-    this.submit(Buffer.concat(this.pending));
+    this.submit();
     this.drainQueue(IN_FLIGHT - 1).then(() => cb(), cb);
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.pendingSize > 0 || this.queue.length === 0) this.submit(Buffer.concat(this.pending));
+    if (this.filled > 0 || this.queue.length === 0) this.submit();
     this.drainQueue(0).then(() => cb(), cb);
   }
 
-  private submit(buf: Buffer): void {
-    this.pending = [];
-    this.pendingSize = 0;
-    this.queue.push(gzipMember(buf, this.level));
+  private append(chunk: Buffer): void {
+    const need = this.filled + chunk.length;
+    if (this.fill === undefined || need > this.fill.length) {
+      const next = this.spareOfAtLeast(need);
+      if (this.fill !== undefined) {
+        this.fill.copy(next, 0, 0, this.filled);
+        this.recycle(this.fill);
+      }
+      this.fill = next;
+    }
+    chunk.copy(this.fill, this.filled);
+    this.filled = need;
+  }
+
+  /** A buffer of at least `need` bytes: a spare one, or a new one with room for a full member plus a large chunk. */
+  private spareOfAtLeast(need: number): Buffer {
+    const i = this.spare.findIndex((b) => b.length >= need);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(need, CHUNK + (1 << 20)));
+  }
+
+  private recycle(buf: Buffer): void {
+    if (buf.length > 0 && this.spare.length <= IN_FLIGHT) this.spare.push(buf);
+  }
+
+  private submit(): void {
+    const buf = this.fill ?? Buffer.alloc(0);
+    const input = buf.subarray(0, this.filled);
+    this.fill = undefined;
+    this.filled = 0;
+    this.queue.push(
+      gzipMember(input, this.level).then((out) => {
+        this.recycle(buf); // zlib has read all of it
+        return out;
+      }),
+    );
   }
 
   /** Writes finished members, oldest first, until at most `keep` are still compressing. */

@@ -3,7 +3,7 @@ import { chmod, link, lstat, mkdir, readdir, rm, symlink, utimes, writeFile } fr
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { decompressor } from './compression.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry.js';
 import { topOf } from './layer-tops.js';
@@ -28,6 +28,8 @@ export interface ApplyOptions {
  * Devices and FIFOs are skipped (a rootfs has no use for them).
  */
 export async function applyLayer(root: string, blob: Readable, mediaType: string, opts: ApplyOptions = {}): Promise<{ tops: Set<string> }> {
+  // tar-stream is loaded when a layer is first read, not by every command that could read one.
+  const { extract } = await import('tar-stream');
   const ex = extract();
   const tops = new Set<string>();
   const createdHere = new Set<string>();

@@ -8,7 +8,7 @@ import type { Descriptor } from '../image/types.js';
 import { type Compression, compressor, layerMediaType } from './compression.js';
 import { type LayerEntry, sortEntries, tarName } from './entry.js';
 import { topOf, writeLayerTops } from './layer-tops.js';
-import { type TarOptions, writeSortedTar } from './tar-writer.js';
+import type { TarOptions } from './tar-writer.js';
 
 /** A layer as stored: its blob descriptor and the digest of its uncompressed tar. */
 export interface BuiltLayer {
@@ -37,6 +37,8 @@ export async function writeSortedLayerBlob(store: LayoutStore, entries: Iterable
   // Uncompressed, the blob is the tar itself: one hash serves as diff ID and digest.
   const blob = opts.compression === 'none' ? diff : new DigestingStream();
   try {
+    // The tar writer (and tar-stream) is loaded when a layer is written: a cached step needs neither.
+    const { writeSortedTar } = await import('./tar-writer.js');
     const stages = opts.compression === 'none' ? [diff] : [diff, compressor(opts.compression, opts.level), blob];
     const tops = new Set<string>();
     const noted = function* (): Generator<LayerEntry> {

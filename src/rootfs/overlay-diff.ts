@@ -1,4 +1,3 @@
-import { getAttribute } from '@napi-rs/xattr';
 import type { LayerEntry } from './entry.js';
 import { entryFromDisk, walk } from './walk.js';
 
@@ -23,6 +22,8 @@ export async function entriesFromUpper(upper: string): Promise<LayerEntry[]> {
 
 async function isOpaque(dir: string): Promise<boolean> {
   try {
+    // Loaded here: a native module every other build (and a no-op rebuild) has no use for.
+    const { getAttribute } = await import('@napi-rs/xattr');
     const v = await getAttribute(dir, 'trusted.overlay.opaque');
     return v !== null && v !== undefined && Buffer.from(v).toString() === 'y';
   } catch {

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { type Header, pack } from 'tar-stream';
 
 type TarHeader = Partial<Header> & Pick<Header, 'name'>;
+type Sink = ReturnType<ReturnType<typeof pack>['entry']>;
 
 import { compareBytes } from '../image/byte-order.js';
 import { type LayerEntry, sortEntries, tarName } from './entry.js';
@@ -100,15 +99,8 @@ export function writeSortedTar(entries: Iterable<LayerEntry>, opts: TarOptions =
         sha = known ?? createHash('sha256').update(data).digest('hex');
         await addEntry(tar, header, data);
       } else {
-        const sink = tar.entry(header);
         const hash = known === undefined ? createHash('sha256') : undefined;
-        const counted = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            hash?.update(chunk);
-            cb(null, chunk);
-          },
-        });
-        await pipeline(createReadStream(e.source, { highWaterMark: STREAM_CHUNK }), counted, sink as unknown as NodeJS.WritableStream);
+        await streamFile(tar.entry(header), e.source, hash);
         sha = known ?? hash!.digest('hex');
       }
       if (known === undefined) opts.onFileHash?.(e.source, sha);
@@ -122,6 +114,53 @@ export function writeSortedTar(entries: Iterable<LayerEntry>, opts: TarOptions =
     tar.destroy(err instanceof Error ? err : new Error(String(err)));
   });
   return tar as unknown as Readable;
+}
+
+/**
+ * Copies a file into a tar entry in STREAM_CHUNK reads, hashing as it goes, one chunk in the sink
+ * at a time: no read stream and transform between them, each holding a chunk or two of its own.
+ * The sink (tar-stream) fails the entry if the file's size changed since its header was made.
+ */
+async function streamFile(sink: Sink, source: string, hash: Hash | undefined): Promise<void> {
+  const fh = await open(source, 'r');
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafeSlow(STREAM_CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, STREAM_CHUNK, null);
+      if (bytesRead === 0) break;
+      const chunk = bytesRead === STREAM_CHUNK ? buf : buf.subarray(0, bytesRead);
+      hash?.update(chunk);
+      if (!sink.write(chunk)) await next(sink, 'drain');
+    }
+    const finished = next(sink, 'finish');
+    (sink as unknown as { end(): void }).end();
+    await finished;
+  } catch (err) {
+    sink.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Resolves on the sink's next `event`; rejects if it fails or closes first. */
+function next(entry: Sink, event: 'drain' | 'finish'): Promise<void> {
+  const sink = entry as unknown as NodeJS.EventEmitter;
+  return new Promise((resolve, reject) => {
+    const ok = (): void => settle(undefined);
+    const failed = (err: Error): void => settle(err);
+    const closed = (): void => settle(new Error('tar entry closed before the file was written'));
+    const settle = (err: Error | undefined): void => {
+      sink.off(event, ok);
+      sink.off('error', failed);
+      sink.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    };
+    sink.on(event, ok);
+    sink.on('error', failed);
+    sink.on('close', closed);
+  });
 }
 
 function addEntry(tar: ReturnType<typeof pack>, header: TarHeader, body: Buffer | string): Promise<void> {

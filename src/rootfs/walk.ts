@@ -75,27 +75,35 @@ export function* walkInTarOrder(root: string): Generator<StreamedEntry> {
 function* visitSorted(dirAbs: string, dirRel: string): Generator<StreamedEntry> {
   // Sort keys alone: a child's name, and `name/` for a directory's subtree (a name holds no `/`).
   const keys: string[] = [];
+  let plain = true;
   for (const d of readdirSync(dirAbs, { withFileTypes: true })) {
     keys.push(d.name);
     if (d.isDirectory()) keys.push(`${d.name}/`);
+    if (plain && HIGH.test(d.name)) plain = false;
   }
-  keys.sort(compareBytes);
-  // The directories among them, by name: a subtree is entered only when its lstat agreed.
+  // UTF-16 order (the default sort, native) is byte order unless a name holds a surrogate or
+  // U+E000-U+FFFF; only then the slower comparison.
+  if (plain) keys.sort();
+  else keys.sort(compareBytes);
+  const prefix = dirRel ? `${dirRel}/` : '';
+  // The directories among them, by name: a subtree is entered only when its lstat agreed (its
+  // key comes later, maybe after siblings such as `a-b` and `a.txt`).
   const dirs = new Set<string>();
   for (const key of keys) {
-    const subtree = key.endsWith('/');
-    const name = subtree ? key.slice(0, -1) : key;
-    const abs = `${dirAbs}/${name}`;
-    const rel = dirRel ? `${dirRel}/${name}` : name;
-    if (subtree) {
-      if (dirs.has(name)) yield* visitSorted(abs, rel);
+    if (key.charCodeAt(key.length - 1) === SLASH) {
+      const name = key.slice(0, -1);
+      if (dirs.has(name)) yield* visitSorted(`${dirAbs}/${name}`, prefix + name);
       continue;
     }
+    const abs = `${dirAbs}/${key}`;
     const stats = lstatSync(abs);
-    if (stats.isDirectory()) dirs.add(name);
-    yield { rel, abs, stats };
+    if (stats.isDirectory()) dirs.add(key);
+    yield { rel: prefix + key, abs, stats };
   }
 }
+
+const SLASH = 0x2f;
+const HIGH = /[\ud800-\uffff]/;
 
 /** `entryFromDisk` for a streaming walk: the same entry, the link target read synchronously. */
 export function entryFromDiskSync(layerPath: string, abs: string, st: BigIntStats | Stats): LayerEntry | undefined {

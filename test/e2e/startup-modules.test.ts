@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,24 @@ describe('start-up loads only what the command needs', () => {
         `${pass}: no image code of other commands`,
       );
     }
+  });
+
+  test('a no-op rebuild (every step cached) loads no tar writer, no native xattr module and no glob matcher', async (t) => {
+    const dir = await tempDir(t);
+    const ctx = path.join(dir, 'ctx');
+    const root = path.join(dir, 'store');
+    mkdirSync(path.join(ctx, 'data', 'sub'), { recursive: true });
+    writeFileSync(path.join(ctx, 'data', 'sub', 'a.txt'), 'a\n');
+    writeFileSync(path.join(ctx, 'Kubefile'), 'FROM scratch\nCOPY data data\n');
+    const first = await loadedBy(t, ['--progress', 'plain', 'build', '-t', 'noop:v1', ctx], root);
+    assert.equal(first.res.code, 0, first.res.stderr);
+    // Control: the first build writes a layer, so the log sees the tar writer then.
+    assert.ok(first.loaded.packages.includes('tar-stream'), `the first build loaded ${first.loaded.packages.join(', ')}`);
+    const again = await loadedBy(t, ['--progress', 'plain', 'build', '-t', 'noop:v1', ctx], root);
+    assert.equal(again.res.code, 0, again.res.stderr);
+    assert.match(again.res.stderr, /COPY data data \(CACHED\)/);
+    for (const pkg of ['tar-stream', '@napi-rs/xattr', 'picomatch']) assert.ok(!again.loaded.packages.includes(pkg), `the no-op loaded ${pkg}`);
+    assert.ok(!again.loaded.sources.includes('rootfs/tar-writer.js'));
   });
 
   test('the log sees libraries a command loads: save loads tar-stream, run with a key file loads ssh2', async (t) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileHashCache } from '../../../src/builder/file-hash-cache.js';
@@ -75,9 +75,10 @@ test('the old single-file cache is removed when the cache opens', async (t) => {
   await assert.rejects(stat(old), { code: 'ENOENT' });
 });
 
-test('names with a tab, a newline or a backslash are remembered as themselves', async (t) => {
+test('names with a tab, a newline, a backslash or past ASCII (also the directory) are remembered as themselves', async (t) => {
   const { ctx, cache, tmp } = await setup(t);
-  const names = ['tab\there', 'new\nline', 'back\\slash', 'back\\t'];
+  const names = ['tab\there', 'new\nline', 'back\\slash', 'back\\t', 'ünï😀/cödé'];
+  await mkdir(path.join(ctx, 'ünï😀'));
   const first = await FileHashCache.load(cache, tmp, LATER());
   const shas = new Map<string, string>();
   for (const [i, n] of names.entries()) {
@@ -108,4 +109,23 @@ test('a record pushed out of memory during a synchronous walk is on disk at once
   const again = await FileHashCache.load(cache, tmp, LATER());
   for (const [i, d] of dirs.entries()) assert.equal(again.peek(path.join(d, 'f'), sts[i]!), shas[i]);
   assert.equal(again.hashedFiles, 0);
+});
+
+test('a record file cut short or with bytes added reads as empty: the file is hashed again, never answered wrongly', async (t) => {
+  const { ctx, cache, tmp } = await setup(t);
+  const file = path.join(ctx, 'a.txt');
+  await writeFile(file, 'hello\n');
+  const first = await FileHashCache.load(cache, tmp, LATER());
+  const sha = first.hashSync(file, await lstat(file));
+  await first.save();
+  const [rel] = (await readdir(cache, { recursive: true })).filter((f) => f.endsWith('.txt'));
+  const record = path.join(cache, rel!);
+  const whole = await readFile(record);
+  for (const broken of [whole.subarray(0, whole.length - 1), Buffer.concat([whole, Buffer.from('x')]), whole.subarray(0, 30)]) {
+    await writeFile(record, broken);
+    const c = await FileHashCache.load(cache, tmp, LATER());
+    assert.equal(c.peek(file, await lstat(file)), undefined);
+    assert.equal(c.hashSync(file, await lstat(file)), sha);
+    assert.equal(c.hashedFiles, 1);
+  }
 });
