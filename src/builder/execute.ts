@@ -5,7 +5,9 @@ import type { CollectedImage } from '../image/cluster-labels.js';
 import { parseDigest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Platform } from '../image/types.js';
+import { checkAppReferences } from '../kubefile/app-references.js';
 import { nullReporter } from '../report/events.js';
+import { appStep } from './app-step.js';
 import { collectStep } from './collect-step.js';
 import { copyStep } from './copy-layer-step.js';
 import { FileHashCache } from './file-hash-cache.js';
@@ -14,6 +16,7 @@ import type { BuildMode, BuildSession } from './mode.js';
 import type { BuildOptions, ResolvedBase } from './options.js';
 import type { BuildPlan, PlannedStep } from './plan.js';
 import { runStep } from './run-step.js';
+import { SealerData } from './sealer-data.js';
 import { StepCache } from './step-cache.js';
 import type { StepEnv } from './step-env.js';
 import type { StepResult } from './step-result.js';
@@ -56,6 +59,8 @@ export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: 
   const workDir = tempName(store.tmpDir(), 'build');
   await mkdir(workDir, { recursive: true });
   const state = new ImageState(target.base?.image);
+  // APPCMDS, APPENV and LAUNCH may name the base image's apps (the parser checked scratch builds).
+  if (target.base) checkAppReferences(plan.kubefile, SealerData.baseAppNames(target.base.image.manifest));
   let session: BuildSession | undefined;
   try {
     for (const l of state.layers) await store.touchBlob(l.descriptor.digest);
@@ -136,9 +141,18 @@ export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: 
       if (!(await store.hasBlob(l.descriptor.digest))) throw new Error(`layer ${l.descriptor.digest} vanished from the store during the build`);
     }
     state.args = { ...state.args, ...plan.args };
+    const extension = state.sealer.extension(
+      opts.imageType ?? 'kube-installer',
+      { sealerVersion: opts.builderVersion ?? '', buildahVersion: '' },
+      state.env,
+      state.cmds,
+    );
+    const annotations = { ...opts.annotations, ...state.sealer.annotations(extension, state.sealer.containerImages(images, platform)) };
     const { config, manifest } = state.finish({
       platform,
       ...(fixed ? { created: fixed } : {}),
+      ...(opts.labels ? { labels: opts.labels } : {}),
+      annotations,
       meta: {
         mode: target.mode.name,
         images,
@@ -173,9 +187,31 @@ async function runOne(step: PlannedStep, env: StepEnv, state: ImageState): Promi
     case 'CMD':
       await env.session.cmd({ command: step.command, env: { ...state.args }, id: env.id });
       state.cmds.push(step.command);
+      state.sealer.noteCmd();
       return 'config';
     case 'COPY':
       return copyStep(step, env);
+    case 'APP': {
+      const { result, app } = await appStep(step, env);
+      state.sealer.addApp({ name: step.name, ...(app.type ? { type: app.type } : {}), files: app.files });
+      for (const [k, v] of step.instruction.labels) state.labels.set(k, v);
+      return result;
+    }
+    case 'APPCMDS':
+      state.sealer.setAppCmds(step.app, step.commands);
+      return 'config';
+    case 'APPENV':
+      state.sealer.addAppEnv(step.app, step.pairs);
+      return 'config';
+    case 'LAUNCH':
+      state.sealer.setLaunch(step.apps);
+      return 'config';
+    case 'CMDS':
+      state.sealer.setCmds(step.commands);
+      return 'config';
+    case 'MAINTAINER':
+      state.author = step.author;
+      return 'config';
     case 'RUN':
       return runStep(step, env);
   }

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { expandWord } from '../kubefile/expand.js';
-import type { CommandForm, Instruction, Kubefile, SourceRange } from '../kubefile/instructions.js';
+import type { AppInstruction, AppSource, CommandForm, Instruction, Kubefile, SourceRange } from '../kubefile/instructions.js';
 
 /** One step of a build with every variable already substituted. */
 export type PlannedStep =
@@ -9,7 +9,26 @@ export type PlannedStep =
   | { readonly kind: 'CMD'; readonly text: string; readonly location: SourceRange; readonly command: string }
   | { readonly kind: 'ENV'; readonly text: string; readonly location: SourceRange; readonly pairs: readonly (readonly [string, string])[] }
   | { readonly kind: 'LABEL'; readonly text: string; readonly location: SourceRange; readonly pairs: readonly (readonly [string, string])[] }
-  | { readonly kind: 'ARG'; readonly text: string; readonly location: SourceRange; readonly name: string; readonly value: string };
+  | { readonly kind: 'ARG'; readonly text: string; readonly location: SourceRange; readonly name: string; readonly value: string }
+  | PlannedApp
+  | { readonly kind: 'APPCMDS'; readonly text: string; readonly location: SourceRange; readonly app: string; readonly commands: readonly string[] }
+  | { readonly kind: 'APPENV'; readonly text: string; readonly location: SourceRange; readonly app: string; readonly pairs: readonly (readonly [string, string])[] }
+  | { readonly kind: 'LAUNCH'; readonly text: string; readonly location: SourceRange; readonly apps: readonly string[] }
+  | { readonly kind: 'CMDS'; readonly text: string; readonly location: SourceRange; readonly commands: readonly string[] }
+  | { readonly kind: 'MAINTAINER'; readonly text: string; readonly location: SourceRange; readonly author: string };
+
+/** An APP, CNI or CSI with its sources substituted: copied into `application/apps/<name>/`. */
+export interface PlannedApp {
+  readonly kind: 'APP';
+  readonly text: string;
+  readonly location: SourceRange;
+  /** The instruction as parsed (names the line in type errors). */
+  readonly instruction: AppInstruction;
+  readonly name: string;
+  readonly sources: readonly AppSource[];
+  /** The Kubefile gives APPCMDS for this app, so it needs no type. */
+  readonly hasAppCmds: boolean;
+}
 
 /** A Kubefile bound to its build arguments: what the executor runs. */
 export interface BuildPlan {
@@ -19,6 +38,8 @@ export interface BuildPlan {
   /** ARG values in force at the end, recorded in the image for the CMDs. */
   readonly args: Readonly<Record<string, string>>;
   readonly warnings: readonly string[];
+  /** The parsed Kubefile: the build checks its app references against the base image's apps. */
+  readonly kubefile: Kubefile;
 }
 
 /**
@@ -34,6 +55,7 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
   const env = new Map<string, string>();
   const vars = (): Map<string, string> => new Map([...args, ...env]);
   const steps: PlannedStep[] = [];
+  const appCmds = new Set(kubefile.instructions.flatMap((i) => (i.kind === 'APPCMDS' ? [i.app] : [])));
   let base: string | undefined;
 
   const argValue = (name: string, def: string | undefined, scope: ReadonlyMap<string, string>): string | undefined => {
@@ -60,14 +82,14 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
       const v = argValue(name, def, vars()) ?? preFrom.get(name);
       args.set(name, v ?? '');
       return v ?? '';
-    }, env);
+    }, env, appCmds);
     if (step) steps.push(step);
   }
   if (base === undefined) throw new UserError('Kubefile has no FROM instruction');
   for (const name of buildArgs.keys()) {
     if (!used.has(name)) warnings.push(`build argument ${name} was given but no ARG in the Kubefile uses it`);
   }
-  return { base, steps, args: Object.fromEntries(args), warnings };
+  return { base, steps, args: Object.fromEntries(args), warnings, kubefile };
 }
 
 function planStep(
@@ -75,6 +97,7 @@ function planStep(
   vars: () => ReadonlyMap<string, string>,
   declareArg: (name: string, def: string | undefined) => string,
   env: Map<string, string>,
+  appCmds: ReadonlySet<string>,
 ): PlannedStep | undefined {
   const text = ins.original;
   const location = ins.location;
@@ -102,15 +125,31 @@ function planStep(
       return { kind: 'RUN', text, location, command: ins.command, env: [...vars()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
     case 'CMD':
       return { kind: 'CMD', text, location, command: commandText(ins.command) };
-    case 'ADD':
     case 'MAINTAINER':
-    case 'APP':
-    case 'APPCMDS':
-    case 'APPENV':
-    case 'LAUNCH':
-    case 'CMDS':
+      return { kind: 'MAINTAINER', text, location, author: ins.maintainer };
     case 'KUBEVERSION':
-      throw new UserError(`${where(location)}: ${ins.kind === 'APP' ? ins.role : ins.kind} is not supported yet`);
+      return { kind: 'LABEL', text, location, pairs: [[ins.label, ins.version]] };
+    case 'APP':
+      return {
+        kind: 'APP',
+        text,
+        location,
+        instruction: ins,
+        name: ins.name,
+        // Local paths take ARG/ENV values as COPY sources do; the build confines them again.
+        sources: ins.sources.map((s) => (s.scheme === 'local' ? { scheme: 'local', path: expandWord(s.path, vars()) } : s)),
+        hasAppCmds: appCmds.has(ins.name),
+      };
+    case 'APPCMDS':
+      return { kind: 'APPCMDS', text, location, app: ins.app, commands: ins.commands };
+    case 'APPENV':
+      return { kind: 'APPENV', text, location, app: ins.app, pairs: ins.pairs.map(([k, v]) => [k, expandWord(v, vars())] as const) };
+    case 'LAUNCH':
+      return { kind: 'LAUNCH', text, location, apps: ins.apps };
+    case 'CMDS':
+      return { kind: 'CMDS', text, location, commands: ins.commands };
+    case 'ADD':
+      throw new UserError(`${where(location)}: ${ins.kind} is not supported yet`);
   }
 }
 

@@ -106,7 +106,8 @@ export const buildCommand = defineCommand<BuildFlags>({
     const env = hostEnv();
     const collect = f.collectOptions(o, { client: client.get, platforms, contextDir, env, signal: ctx.signal });
     const resolveBase = imageResolver(store, checked.pull, client.get, reporter);
-    const options = f.buildOptions(o, checked, { store, contextDir, buildArgs, timestamp, platforms, hostEnv: env, ...(collect ? { collect } : {}), resolveBase, reporter, signal: ctx.signal });
+    const { VERSION } = await import('../version.js');
+    const options = f.buildOptions(o, checked, { store, contextDir, buildArgs, timestamp, platforms, hostEnv: env, ...(collect ? { collect } : {}), resolveBase, reporter, signal: ctx.signal, builderVersion: VERSION });
     const result = await build(plan, options, mode).catch(async (err: unknown) => {
       await client.close();
       throw err;
