@@ -14,7 +14,7 @@ import { FileHashCache } from './file-hash-cache.js';
 import { ImageState } from './image-state.js';
 import type { BuildMode, BuildSession } from './mode.js';
 import type { BuildOptions, ResolvedBase } from './options.js';
-import type { BuildPlan, PlannedStep } from './plan.js';
+import { type BuildPlan, type PlannedStep, planForPlatform } from './plan.js';
 import { runStep } from './run-step.js';
 import { SealerData } from './sealer-data.js';
 import { StepCache } from './step-cache.js';
@@ -53,7 +53,8 @@ export interface ExecuteResult {
  * finished image is written to the store (not named: the caller tags it). Work happens in a
  * temp dir under the store, removed at the end; the mode's session is closed, also on failure.
  */
-export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: BuildTarget): Promise<ExecuteResult> {
+export async function executeBuild(given: BuildPlan, opts: BuildOptions, target: BuildTarget): Promise<ExecuteResult> {
+  const plan = planForPlatform(given, target.platform);
   const reporter = opts.reporter ?? nullReporter;
   const { store } = opts;
   const workDir = tempName(store.tmpDir(), 'build');

@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import { expandWord } from '../kubefile/expand.js';
+import type { Platform } from '../image/types.js';
 import type { AppInstruction, AppSource, CommandForm, Instruction, Kubefile, SourceRange } from '../kubefile/instructions.js';
 
 /** One step of a build with every variable already substituted. */
@@ -40,6 +41,21 @@ export interface BuildPlan {
   readonly warnings: readonly string[];
   /** The parsed Kubefile: the build checks its app references against the base image's apps. */
   readonly kubefile: Kubefile;
+  readonly buildArgs: ReadonlyMap<string, string>;
+  /** `FROM --platform=...` after substitution: the platform the base is taken for. */
+  readonly fromPlatform?: string;
+  /** The architecture `${ARCH}` stood for in COPY and APP sources; unset: not yet per platform. */
+  readonly arch?: string;
+}
+
+/**
+ * The plan for one target platform: `${ARCH}`/`$ARCH` in COPY and APP sources become its
+ * architecture (sealer v0.11), unless an ARG or ENV named ARCH is in scope. The executor confines
+ * the rendered sources as it confines any.
+ */
+export function planForPlatform(plan: BuildPlan, platform: Platform): BuildPlan {
+  if (plan.arch === platform.architecture) return plan;
+  return planBuild(plan.kubefile, plan.buildArgs, platform.architecture);
 }
 
 /**
@@ -47,16 +63,18 @@ export interface BuildPlan {
  * visible only to FROM; after FROM an ARG takes its build-arg value, else its default; ENV values
  * win over ARGs of the same name. An unused build arg is a warning. Pure: no I/O.
  */
-export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, string>): BuildPlan {
+export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, string>, arch?: string): BuildPlan {
   const warnings = kubefile.warnings.map((w) => `Kubefile:${w.line}: ${w.text}`);
   const used = new Set<string>();
   const preFrom = new Map<string, string>();
   const args = new Map<string, string>();
   const env = new Map<string, string>();
   const vars = (): Map<string, string> => new Map([...args, ...env]);
+  const sourceVars = (): Map<string, string> => new Map([...(arch !== undefined ? [['ARCH', arch] as const] : []), ...args, ...env]);
   const steps: PlannedStep[] = [];
   const appCmds = new Set(kubefile.instructions.flatMap((i) => (i.kind === 'APPCMDS' ? [i.app] : [])));
   let base: string | undefined;
+  let fromPlatform: string | undefined;
 
   const argValue = (name: string, def: string | undefined, scope: ReadonlyMap<string, string>): string | undefined => {
     if (buildArgs.has(name)) {
@@ -72,7 +90,7 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
         const v = argValue(ins.name, ins.defaultValue, preFrom);
         preFrom.set(ins.name, v ?? '');
       } else if (ins.kind === 'FROM') {
-        if (ins.platform !== undefined) throw new UserError(`${where(ins.location)}: FROM --platform is not supported yet`);
+        if (ins.platform !== undefined) fromPlatform = expandWord(ins.platform, preFrom).trim();
         base = expandWord(ins.image, preFrom).trim();
         if (base === '') throw new UserError(`${where(ins.location)}: FROM names no image after substitution`);
       }
@@ -82,14 +100,23 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
       const v = argValue(name, def, vars()) ?? preFrom.get(name);
       args.set(name, v ?? '');
       return v ?? '';
-    }, env, appCmds);
+    }, env, appCmds, sourceVars);
     if (step) steps.push(step);
   }
   if (base === undefined) throw new UserError('Kubefile has no FROM instruction');
   for (const name of buildArgs.keys()) {
     if (!used.has(name)) warnings.push(`build argument ${name} was given but no ARG in the Kubefile uses it`);
   }
-  return { base, steps, args: Object.fromEntries(args), warnings, kubefile };
+  return {
+    base,
+    steps,
+    args: Object.fromEntries(args),
+    warnings,
+    kubefile,
+    buildArgs,
+    ...(fromPlatform ? { fromPlatform } : {}),
+    ...(arch !== undefined ? { arch } : {}),
+  };
 }
 
 function planStep(
@@ -98,6 +125,7 @@ function planStep(
   declareArg: (name: string, def: string | undefined) => string,
   env: Map<string, string>,
   appCmds: ReadonlySet<string>,
+  sourceVars: () => ReadonlyMap<string, string>,
 ): PlannedStep | undefined {
   const text = ins.original;
   const location = ins.location;
@@ -118,7 +146,7 @@ function planStep(
         kind: 'COPY',
         text,
         location,
-        sources: ins.sources.map((s) => expandWord(s, vars())),
+        sources: ins.sources.map((s) => expandWord(s, sourceVars())),
         dest: expandWord(ins.dest, vars()),
       };
     case 'RUN':
@@ -137,7 +165,7 @@ function planStep(
         instruction: ins,
         name: ins.name,
         // Local paths take ARG/ENV values as COPY sources do; the build confines them again.
-        sources: ins.sources.map((s) => (s.scheme === 'local' ? { scheme: 'local', path: expandWord(s.path, vars()) } : s)),
+        sources: ins.sources.map((s) => (s.scheme === 'local' ? { scheme: 'local', path: expandWord(s.path, sourceVars()) } : s)),
         hasAppCmds: appCmds.has(ins.name),
       };
     case 'APPCMDS':

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { encodeSealerExtension, parseSealerExtension, type SealerImageExtension } from '../../src/image/sealer-extension.js';
@@ -150,4 +151,74 @@ test('an APP whose type cannot be inferred fails naming the line; a source outsi
   const leak = await sealer(['build', '-t', 'bad:v2', ctx], { root });
   assert.equal(leak.code, 1, leak.stderr);
   assert.match(leak.stderr, /Kubefile:2: .*symlink that leads outside the build context/);
+});
+
+/** The per-platform manifests of a built index, by architecture. */
+function platformManifests(root: string, name: string): Map<string, { layers: { digest: string; mediaType: string }[]; annotations?: Record<string, string> }> {
+  const blob = (d: string): string => readFileSync(path.join(root, 'blobs', 'sha256', d.slice(7)), 'utf8');
+  const top = JSON.parse(readFileSync(path.join(root, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const entry = top.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name);
+  assert.ok(entry, `${name} not stored`);
+  const index = JSON.parse(blob(entry.digest)) as { manifests: { digest: string; platform: { architecture: string } }[] };
+  const out = new Map();
+  for (const m of index.manifests) {
+    out.set(m.platform.architecture, JSON.parse(readFileSync(path.join(root, 'blobs', 'sha256', m.digest.slice(7)), 'utf8')));
+  }
+  return out;
+}
+
+test('${ARCH} and $ARCH in COPY and APP sources are rendered per platform (--platform linux/amd64,linux/arm64), then confined', async (t) => {
+  const root = await tempDir(t);
+  const ctx = await tempDir(t);
+  await writeTree(ctx, {
+    Kubefile: 'FROM scratch\nCOPY bin/${ARCH}/tool.txt $ARCH.conf statics/\nAPP inst local://scripts/$ARCH/install.sh\nLAUNCH ["inst"]\n',
+    'bin/amd64/tool.txt': 'tool for amd64\n',
+    'bin/arm64/tool.txt': 'tool for arm64\n',
+    'amd64.conf': 'conf amd64\n',
+    'arm64.conf': 'conf arm64\n',
+    'scripts/amd64/install.sh': 'echo amd64\n',
+    'scripts/arm64/install.sh': 'echo arm64\n',
+  });
+  const built = await sealer(['build', '--platform', 'linux/amd64,linux/arm64', '-t', 'multi:v1', ctx], { root });
+  assert.equal(built.code, 0, built.stderr);
+  const byArch = platformManifests(root, 'docker.io/library/multi:v1');
+  assert.deepEqual([...byArch.keys()].sort(), ['amd64', 'arm64']);
+  for (const [arch, m] of byArch) {
+    const read = (file: string): string => {
+      const layer = m.layers.find((l) => listLayer(root, l.digest, l.mediaType).includes(file));
+      assert.ok(layer, `${arch}: ${file} in no layer`);
+      return fileInLayer(root, layer.digest, layer.mediaType, file);
+    };
+    assert.equal(read('statics/tool.txt'), `tool for ${arch}\n`);
+    assert.equal(read(`statics/${arch}.conf`), `conf ${arch}\n`);
+    assert.equal(read('application/apps/inst/install.sh'), `echo ${arch}\n`);
+    const ext = JSON.parse(m.annotations?.['sealer.image.extension'] ?? '{}');
+    assert.deepEqual(ext.applications, [{ name: 'inst', type: 'shell', files: ['install.sh'], version: 'v1' }], arch);
+  }
+
+  // An architecture that would climb out of the context is confined like any source.
+  const outer = await tempDir(t);
+  await writeTree(outer, { 'secret.yaml': 'kind: Secret\n', 'ctx/Kubefile': 'FROM scratch\nCOPY $ARCH/secret.yaml statics/\n' });
+  const out = await sealer(['build', '--platform', 'linux/..', '-t', 'bad:v1', path.join(outer, 'ctx')], { root });
+  assert.equal(out.code, 1, out.stderr);
+  assert.match(out.stderr, /Kubefile:2: COPY source "\.\.\/secret\.yaml" is outside the build context/);
+  await writeTree(outer, { 'ctx/Kubefile': 'FROM scratch\nAPP s local://${ARCH}/secret.yaml\n' });
+  const app = await sealer(['build', '--platform', 'linux/..', '-t', 'bad:v2', path.join(outer, 'ctx')], { root });
+  assert.equal(app.code, 1, app.stderr);
+  assert.match(app.stderr, /Kubefile:2: COPY source "\.\.\/secret\.yaml" is outside the build context/);
+});
+
+test('FROM --platform takes the base for that platform whatever the target', async (t) => {
+  const root = await tempDir(t);
+  const ctx = await tempDir(t);
+  await writeTree(ctx, { Kubefile: 'FROM scratch\nCOPY ${ARCH}.txt statics/base/\n', 'amd64.txt': 'amd64\n', 'arm64.txt': 'arm64\n' });
+  assert.equal((await sealer(['build', '--platform', 'linux/amd64,linux/arm64', '-t', 'base:v1', ctx], { root })).code, 0);
+  await writeTree(ctx, { Kubefile: 'FROM --platform=linux/arm64 base:v1\nCOPY b.txt statics/\n', 'b.txt': 'b\n' });
+  const built = await sealer(['build', '--pull', 'never', '--platform', 'linux/amd64', '-t', 'child:v1', ctx], { root });
+  assert.equal(built.code, 0, built.stderr);
+  const { manifest, config } = readStored(root, 'docker.io/library/child:v1');
+  assert.equal((config as unknown as { architecture: string }).architecture, 'amd64');
+  const files = manifest.layers.flatMap((l) => listLayer(root, l.digest, l.mediaType));
+  assert.ok(files.includes('statics/base/arm64.txt') && files.includes('statics/b.txt'), files.join(' '));
+  assert.ok(!files.includes('statics/base/amd64.txt'), files.join(' '));
 });

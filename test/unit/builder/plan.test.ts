@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planBuild } from '../../../src/builder/plan.js';
+import { planBuild, planForPlatform } from '../../../src/builder/plan.js';
 import { parseKubefile } from '../../../src/kubefile/index.js';
 
 const plan = (text: string, args: Record<string, string> = {}) => planBuild(parseKubefile(text), new Map(Object.entries(args)));
@@ -37,7 +37,6 @@ test('an unused build arg is a warning, not an error', () => {
 test('sealer v0.9+ instructions not wired yet are refused by the build, naming the line', () => {
   const plan = (text: string) => () => planBuild(parseKubefile(text), new Map());
   assert.throws(plan('FROM scratch\nADD a.tar /opt/\n'), { name: 'UserError', message: 'Kubefile:2: ADD is not supported yet' });
-  assert.throws(plan('FROM --platform=linux/arm64 scratch\n'), { message: 'Kubefile:1: FROM --platform is not supported yet' });
 });
 
 test('app instructions plan with ARG/ENV substituted in local sources and APPENV values; KUBEVERSION is a label', () => {
@@ -51,4 +50,19 @@ test('app instructions plan with ARG/ENV substituted in local sources and APPENV
   assert.equal(app.hasAppCmds, true);
   assert.deepEqual((p.steps[2] as { pairs: unknown }).pairs, [['app.alpha.sealer.io/supported-kube-version', 'v1.2']]);
   assert.deepEqual((p.steps[6] as { pairs: unknown }).pairs, [['K', '1']]);
+});
+
+test('${ARCH} and $ARCH in COPY and APP sources are the target architecture, per platform; an ARG named ARCH wins', () => {
+  const text = 'FROM --platform=linux/amd64 base\nCOPY ${ARCH}/bin $ARCH.txt dest/$ARCH/\nAPP t local://tools/${ARCH}/\n';
+  const k = parseKubefile(text);
+  const general = planBuild(k, new Map());
+  assert.equal(general.fromPlatform, 'linux/amd64');
+  const arm = planForPlatform(general, { os: 'linux', architecture: 'arm64' });
+  const copy = arm.steps[0] as unknown as { sources: string[]; dest: string };
+  assert.deepEqual(copy.sources, ['arm64/bin', 'arm64.txt']);
+  assert.equal(copy.dest, 'dest//', 'the destination is not a source: ARCH is not rendered there');
+  assert.deepEqual((arm.steps[1] as { sources: unknown }).sources, [{ scheme: 'local', path: 'tools/arm64/' }]);
+  assert.equal(planForPlatform(arm, { os: 'linux', architecture: 'arm64' }), arm, 'already for that platform');
+  const own = planForPlatform(plan('FROM scratch\nARG ARCH=mine\nCOPY ${ARCH}/x y/\n'), { os: 'linux', architecture: 'amd64' });
+  assert.deepEqual((own.steps[1] as { sources: unknown }).sources, ['mine/x']);
 });
