@@ -7,6 +7,7 @@ import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { checkAppReferences } from '../kubefile/app-references.js';
 import { nullReporter } from '../report/events.js';
+import { addStep } from './add-step.js';
 import { appStep } from './app-step.js';
 import { collectStep } from './collect-step.js';
 import { copyStep } from './copy-layer-step.js';
@@ -192,6 +193,8 @@ async function runOne(step: PlannedStep, env: StepEnv, state: ImageState): Promi
       return 'config';
     case 'COPY':
       return copyStep(step, env);
+    case 'ADD':
+      return addStep(step, env);
     case 'APP': {
       const { result, app } = await appStep(step, env);
       state.sealer.addApp({ name: step.name, ...(app.type ? { type: app.type } : {}), files: app.files });

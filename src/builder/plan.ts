@@ -6,6 +6,7 @@ import type { AppInstruction, AppSource, CommandForm, Instruction, Kubefile, Sou
 /** One step of a build with every variable already substituted. */
 export type PlannedStep =
   | { readonly kind: 'COPY'; readonly text: string; readonly location: SourceRange; readonly sources: readonly string[]; readonly dest: string }
+  | { readonly kind: 'ADD'; readonly text: string; readonly location: SourceRange; readonly sources: readonly string[]; readonly dest: string }
   | { readonly kind: 'RUN'; readonly text: string; readonly location: SourceRange; readonly command: CommandForm; readonly env: readonly (readonly [string, string])[] }
   | { readonly kind: 'CMD'; readonly text: string; readonly location: SourceRange; readonly command: string }
   | { readonly kind: 'ENV'; readonly text: string; readonly location: SourceRange; readonly pairs: readonly (readonly [string, string])[] }
@@ -142,8 +143,9 @@ function planStep(
     case 'LABEL':
       return { kind: 'LABEL', text, location, pairs: ins.pairs.map(([k, v]) => [expandWord(k, vars()), expandWord(v, vars())] as const) };
     case 'COPY':
+    case 'ADD':
       return {
-        kind: 'COPY',
+        kind: ins.kind,
         text,
         location,
         sources: ins.sources.map((s) => expandWord(s, sourceVars())),
@@ -176,8 +178,6 @@ function planStep(
       return { kind: 'LAUNCH', text, location, apps: ins.apps };
     case 'CMDS':
       return { kind: 'CMDS', text, location, commands: ins.commands };
-    case 'ADD':
-      throw new UserError(`${where(location)}: ${ins.kind} is not supported yet`);
   }
 }
 

@@ -34,11 +34,6 @@ test('an unused build arg is a warning, not an error', () => {
   assert.deepEqual(p.warnings, ['build argument B was given but no ARG in the Kubefile uses it']);
 });
 
-test('sealer v0.9+ instructions not wired yet are refused by the build, naming the line', () => {
-  const plan = (text: string) => () => planBuild(parseKubefile(text), new Map());
-  assert.throws(plan('FROM scratch\nADD a.tar /opt/\n'), { name: 'UserError', message: 'Kubefile:2: ADD is not supported yet' });
-});
-
 test('app instructions plan with ARG/ENV substituted in local sources and APPENV values; KUBEVERSION is a label', () => {
   const p = plan(
     'FROM scratch\nARG DIR=web\nENV G=1\nKUBEVERSION v1.2\nMAINTAINER me\nAPP a local://$DIR/x.yaml https://h/y.yaml\nAPPCMDS a ["go"]\nAPPENV a K=$G\nCMDS ["c"]\n',
