@@ -3,7 +3,7 @@ import type { BuildResult } from '../../builder/build.js';
 import type { CollectOptions } from '../../builder/collect-step.js';
 import type { BuildOptions } from '../../builder/options.js';
 import { UsageError, UserError } from '../../errors.js';
-import { parseReference } from '../../image/reference.js';
+import { formatReference, parseReference } from '../../image/reference.js';
 import type { SealerImageType } from '../../image/sealer-extension.js';
 import type { CloudCredentials, CloudSettings } from '../../infra/cloud/settings.js';
 import type { Platform } from '../../image/types.js';
@@ -154,13 +154,18 @@ export function metadataFlags(flags: Pick<BuildFlags, 'label' | 'annotation'>): 
 export function collectOptions(flags: BuildFlags, inputs: CollectInputs): CollectOptions | undefined {
   if (flags.collect === false && !flags.dryRun) return undefined;
   const helm = flags.helm ?? inputs.env.SEALER_HELM;
+  // As sealer: an exact match (here of the normalised references) drops an --image-list entry.
+  const normal = (r: string): string => formatReference(parseReference(r));
+  const ignoredSet = new Set((inputs.ignoredImageList ?? []).map(normal));
+  const ignoredByList = (r: string): boolean => ignoredSet.has(normal(r));
   return {
     client: inputs.client,
     platforms: flags.allPlatforms ? 'all' : inputs.platforms,
     concurrency: positive(flags.maxPullProcs, '--max-pull-procs'),
     skipMissing: flags.skipMissingImages === true,
     mirrors: Object.fromEntries(flags.registryMirror.map((m) => parseKeyValue(m, '--registry-mirror'))),
-    extraImages: [...flags.image, ...(inputs.imageList ?? [])],
+    // sealer drops the ignored images from its --image-list too (an --image is always collected).
+    extraImages: [...flags.image, ...(inputs.imageList ?? []).filter((r) => !ignoredByList(r))],
     ignore: [...flags.ignoreImage, ...(inputs.ignoredImageList ?? [])],
     ignoreFiles: [path.join(inputs.contextDir, '.sealignore')],
     ...(helm ? { helm } : {}),

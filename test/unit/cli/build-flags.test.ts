@@ -132,7 +132,7 @@ describe('sealer v0.11 build flags', () => {
 
   it('the list files add to --image and --ignore-image', async () => {
     const f = await flags(['-t', 'a', '--image', 'x:1', '--ignore-image', 'y:*']);
-    const c = collectOptions(f, { client, platforms: [], contextDir: '/ctx', env: {}, signal, imageList: ['z:3'], ignoredImageList: ['w:4'] });
-    assert.deepEqual([c?.extraImages, c?.ignore], [['x:1', 'z:3'], ['y:*', 'w:4']]);
+    const c = collectOptions(f, { client, platforms: [], contextDir: '/ctx', env: {}, signal, imageList: ['z:3', 'docker.io/library/w:4'], ignoredImageList: ['w:4'] });
+    assert.deepEqual([c?.extraImages, c?.ignore], [['x:1', 'z:3'], ['y:*', 'w:4']], 'an ignored image is dropped from the image list too');
   });
 });
