@@ -51,7 +51,7 @@ export interface BuildPlan {
 
 /**
  * The plan for one target platform: `${ARCH}`/`$ARCH` in COPY and APP sources become its
- * architecture (sealer v0.11), unless an ARG or ENV named ARCH is in scope. The executor confines
+ * architecture (sealer v0.11), even where an ARG or ENV named ARCH is in scope. The executor confines
  * the rendered sources as it confines any.
  */
 export function planForPlatform(plan: BuildPlan, platform: Platform): BuildPlan {
@@ -71,7 +71,8 @@ export function planBuild(kubefile: Kubefile, buildArgs: ReadonlyMap<string, str
   const args = new Map<string, string>();
   const env = new Map<string, string>();
   const vars = (): Map<string, string> => new Map([...args, ...env]);
-  const sourceVars = (): Map<string, string> => new Map([...(arch !== undefined ? [['ARCH', arch] as const] : []), ...args, ...env]);
+  // sealer substitutes ARCH before anything else: it wins over an ARG or ENV of that name.
+  const sourceVars = (): Map<string, string> => new Map([...args, ...env, ...(arch !== undefined ? [['ARCH', arch] as const] : [])]);
   const steps: PlannedStep[] = [];
   const appCmds = new Set(kubefile.instructions.flatMap((i) => (i.kind === 'APPCMDS' ? [i.app] : [])));
   let base: string | undefined;
