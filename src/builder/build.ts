@@ -6,6 +6,7 @@ import { MediaType } from '../image/media-types.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import type { Descriptor, Platform } from '../image/types.js';
 import { parseKubefile } from '../kubefile/index.js';
+import { parsePlatform } from '../registry/platform.js';
 import { imageResolver } from '../registry/resolve-image.js';
 import { dryRun } from './dry-run.js';
 import { type ExecuteResult, executeBuild } from './execute.js';
@@ -53,9 +54,19 @@ export async function build(plan: BuildPlan, opts: BuildOptions, mode: BuildMode
   return { descriptor, names, platforms };
 }
 
+/** The platform the base is taken for: FROM --platform's, else the target's. */
+export function basePlatform(plan: BuildPlan, target: Platform): Platform {
+  if (plan.fromPlatform === undefined) return target;
+  try {
+    return parsePlatform(plan.fromPlatform);
+  } catch (err) {
+    throw new UserError(`FROM --platform=${plan.fromPlatform}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** Builds one platform of a cluster image into the store (not tagged). */
 export async function buildPlatform(plan: BuildPlan, opts: BuildOptions, mode: BuildMode, platform: Platform): Promise<ExecuteResult> {
-  const base = plan.base === 'scratch' ? undefined : await (opts.resolveBase ?? imageResolver(opts.store, 'never'))(plan.base, platform);
+  const base = plan.base === 'scratch' ? undefined : await (opts.resolveBase ?? imageResolver(opts.store, 'never'))(plan.base, basePlatform(plan, platform));
   return executeBuild(plan, opts, { platform, mode, ...(base ? { base } : {}) });
 }
 

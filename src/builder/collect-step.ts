@@ -68,7 +68,7 @@ interface StepContext {
   readonly reporter: Reporter;
 }
 
-const VIEW_DIRS = new Set(['manifests', 'charts', 'images', 'registry']);
+const VIEW_DIRS = new Set(['manifests', 'charts', 'images', 'registry', 'application']);
 const BIG = 1 << 20;
 
 /**

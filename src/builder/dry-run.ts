@@ -3,7 +3,7 @@ import { tempName } from '../image/atomic-file.js';
 import { parseDigest } from '../image/digest.js';
 import { LayoutStore } from '../image/layout-store.js';
 import { imageResolver } from '../registry/resolve-image.js';
-import type { BuildResult } from './build.js';
+import { type BuildResult, basePlatform } from './build.js';
 import { executeBuild } from './execute.js';
 import type { BuildMode } from './mode.js';
 import type { BaseResolver, BuildOptions } from './options.js';
@@ -27,7 +27,7 @@ export async function dryRun(plan: BuildPlan, opts: BuildOptions, mode: BuildMod
     };
     const platform = opts.platforms[0];
     if (!platform) throw new Error('no platform to build');
-    const base = plan.base === 'scratch' ? undefined : await linked(plan.base, platform);
+    const base = plan.base === 'scratch' ? undefined : await linked(plan.base, basePlatform(plan, platform));
     const result = await executeBuild(plan, { ...opts, store: scratch }, { platform, mode, ...(base ? { base } : {}) });
     return { descriptor: result.descriptor, names: [], platforms: [result] };
   } finally {

@@ -5,15 +5,19 @@ import type { CollectedImage } from '../image/cluster-labels.js';
 import { parseDigest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Platform } from '../image/types.js';
+import { checkAppReferences } from '../kubefile/app-references.js';
 import { nullReporter } from '../report/events.js';
+import { addStep } from './add-step.js';
+import { appStep } from './app-step.js';
 import { collectStep } from './collect-step.js';
 import { copyStep } from './copy-layer-step.js';
 import { FileHashCache } from './file-hash-cache.js';
 import { ImageState } from './image-state.js';
 import type { BuildMode, BuildSession } from './mode.js';
 import type { BuildOptions, ResolvedBase } from './options.js';
-import type { BuildPlan, PlannedStep } from './plan.js';
+import { type BuildPlan, type PlannedStep, planForPlatform } from './plan.js';
 import { runStep } from './run-step.js';
+import { SealerData } from './sealer-data.js';
 import { StepCache } from './step-cache.js';
 import type { StepEnv } from './step-env.js';
 import type { StepResult } from './step-result.js';
@@ -50,12 +54,15 @@ export interface ExecuteResult {
  * finished image is written to the store (not named: the caller tags it). Work happens in a
  * temp dir under the store, removed at the end; the mode's session is closed, also on failure.
  */
-export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: BuildTarget): Promise<ExecuteResult> {
+export async function executeBuild(given: BuildPlan, opts: BuildOptions, target: BuildTarget): Promise<ExecuteResult> {
+  const plan = planForPlatform(given, target.platform);
   const reporter = opts.reporter ?? nullReporter;
   const { store } = opts;
   const workDir = tempName(store.tmpDir(), 'build');
   await mkdir(workDir, { recursive: true });
   const state = new ImageState(target.base?.image);
+  // APPCMDS, APPENV and LAUNCH may name the base image's apps (the parser checked scratch builds).
+  if (target.base) checkAppReferences(plan.kubefile, SealerData.baseAppNames(target.base.image.manifest));
   let session: BuildSession | undefined;
   try {
     for (const l of state.layers) await store.touchBlob(l.descriptor.digest);
@@ -136,9 +143,18 @@ export async function executeBuild(plan: BuildPlan, opts: BuildOptions, target: 
       if (!(await store.hasBlob(l.descriptor.digest))) throw new Error(`layer ${l.descriptor.digest} vanished from the store during the build`);
     }
     state.args = { ...state.args, ...plan.args };
+    const extension = state.sealer.extension(
+      opts.imageType ?? 'kube-installer',
+      { sealerVersion: opts.builderVersion ?? '', buildahVersion: '' },
+      state.env,
+      state.cmds,
+    );
+    const annotations = { ...opts.annotations, ...state.sealer.annotations(extension, state.sealer.containerImages(images, platform)) };
     const { config, manifest } = state.finish({
       platform,
       ...(fixed ? { created: fixed } : {}),
+      ...(opts.labels ? { labels: opts.labels } : {}),
+      annotations,
       meta: {
         mode: target.mode.name,
         images,
@@ -173,9 +189,33 @@ async function runOne(step: PlannedStep, env: StepEnv, state: ImageState): Promi
     case 'CMD':
       await env.session.cmd({ command: step.command, env: { ...state.args }, id: env.id });
       state.cmds.push(step.command);
+      state.sealer.noteCmd();
       return 'config';
     case 'COPY':
       return copyStep(step, env);
+    case 'ADD':
+      return addStep(step, env);
+    case 'APP': {
+      const { result, app } = await appStep(step, env);
+      state.sealer.addApp({ name: step.name, ...(app.type ? { type: app.type } : {}), files: app.files });
+      for (const [k, v] of step.instruction.labels) state.labels.set(k, v);
+      return result;
+    }
+    case 'APPCMDS':
+      state.sealer.setAppCmds(step.app, step.commands);
+      return 'config';
+    case 'APPENV':
+      state.sealer.addAppEnv(step.app, step.pairs);
+      return 'config';
+    case 'LAUNCH':
+      state.sealer.setLaunch(step.apps);
+      return 'config';
+    case 'CMDS':
+      state.sealer.setCmds(step.commands);
+      return 'config';
+    case 'MAINTAINER':
+      state.author = step.author;
+      return 'config';
     case 'RUN':
       return runStep(step, env);
   }

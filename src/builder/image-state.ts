@@ -2,6 +2,7 @@ import { type ClusterMeta, clusterLabels, readClusterMeta } from '../image/clust
 import type { Digest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest, Platform } from '../image/types.js';
+import { SealerData } from './sealer-data.js';
 
 /** One layer of the image being built, with the history entry that explains it. */
 export interface StateLayer {
@@ -20,11 +21,17 @@ export class ImageState {
   readonly labels = new Map<string, string>();
   readonly cmds: string[] = [];
   args: Record<string, string> = {};
+  /** MAINTAINER (the base image's author until one is given). */
+  author: string | undefined;
+  /** The apps, launch and images in sealer v0.9+'s terms (manifest annotations). */
+  readonly sealer: SealerData;
   private lastCreated: string;
 
   constructor(base?: { manifest: Manifest; config: ImageConfig }) {
     this.lastCreated = base?.config.created ?? new Date(0).toISOString();
+    this.sealer = new SealerData(base?.manifest);
     if (!base) return;
+    this.author = base.config.author;
     base.manifest.layers.forEach((d, i) => {
       const diffId = base.config.rootfs.diff_ids[i];
       if (diffId) this.layers.push({ descriptor: asOciLayer(d), diffId });
@@ -56,13 +63,22 @@ export class ImageState {
   }
 
   /** The image config and manifest; `meta` adds the sealer labels. */
-  finish(opts: { platform: Platform; created?: string; meta: Omit<ClusterMeta, 'cmds' | 'args'> }): {
+  finish(opts: {
+    platform: Platform;
+    created?: string;
+    meta: Omit<ClusterMeta, 'cmds' | 'args'>;
+    /** Labels over the Kubefile's (`--label`). */
+    labels?: Readonly<Record<string, string>>;
+    /** The manifest's annotations (sealer's and `--annotation`). */
+    annotations?: Readonly<Record<string, string>>;
+  }): {
     config: ImageConfig;
     manifest: (c: Descriptor) => Manifest;
   } {
-    const labels = clusterLabels(Object.fromEntries(this.labels), { ...opts.meta, cmds: this.cmds, args: this.args });
+    const labels = clusterLabels({ ...Object.fromEntries(this.labels), ...opts.labels }, { ...opts.meta, cmds: this.cmds, args: this.args });
     const config: ImageConfig = {
       created: opts.created ?? this.lastCreated,
+      ...(this.author !== undefined ? { author: this.author } : {}),
       architecture: opts.platform.architecture,
       os: opts.platform.os,
       ...(opts.platform.variant ? { variant: opts.platform.variant } : {}),
@@ -75,6 +91,7 @@ export class ImageState {
       mediaType: MediaType.ociManifest,
       config: c,
       layers: this.layers.map((l) => l.descriptor),
+      ...(opts.annotations && Object.keys(opts.annotations).length > 0 ? { annotations: sortKeys(opts.annotations) } : {}),
     });
     return { config, manifest };
   }

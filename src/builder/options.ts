@@ -4,6 +4,7 @@ import type { Platform } from '../image/types.js';
 import type { Reporter } from '../report/events.js';
 import type { Compression } from '../rootfs/compression.js';
 import type { DiffMethod } from '../rootfs/run-command.js';
+import type { SealerImageType } from '../image/sealer-extension.js';
 import type { CollectOptions } from './collect-step.js';
 
 /** A base image found (or pulled) for one platform. */
@@ -38,4 +39,12 @@ export interface BuildOptions {
   readonly resolveBase?: BaseResolver;
   readonly reporter?: Reporter;
   readonly signal?: AbortSignal;
+  /** `--type`: what sealer's `run` does with the image; default `kube-installer`, as in sealer. */
+  readonly imageType?: SealerImageType;
+  /** `--label K=V`: config labels over the Kubefile's. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** `--annotation K=V`: manifest annotations (sealer's own two win over them). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** This builder's version, recorded as `buildClient.sealerVersion`. */
+  readonly builderVersion?: string;
 }

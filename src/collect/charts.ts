@@ -35,9 +35,9 @@ export interface ChartOptions extends ExtractOptions, HelmLocateOptions {
  * Symlinks are resolved inside the rootfs; a symlinked directory may be a chart but is not
  * searched for more.
  */
-export async function findCharts(rootfs: string): Promise<ChartRef[]> {
+export async function findCharts(rootfs: string, dir = 'charts'): Promise<ChartRef[]> {
   const out: ChartRef[] = [];
-  await walk(rootfs, 'charts', out);
+  await walk(rootfs, dir, out);
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -73,8 +73,8 @@ async function withValues(rootfs: string, dir: string, base: string, path: strin
  * in the output (source: the chart path). No charts: no helm needed. Charts but no helm:
  * {@link HelmNotFoundError}. A chart that fails to render: `ChartRenderError` with helm's stderr.
  */
-export async function scanCharts(rootfs: string, opts: ChartOptions = {}): Promise<DetectionResult> {
-  const charts = await findCharts(rootfs);
+export async function scanCharts(rootfs: string, opts: ChartOptions & { readonly dir?: string } = {}): Promise<DetectionResult> {
+  const charts = await findCharts(rootfs, opts.dir);
   const hits: ImageHit[] = [];
   const warnings: DetectionWarning[] = [];
   if (charts.length === 0) return { hits, warnings };

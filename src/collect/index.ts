@@ -6,12 +6,12 @@
 import { resolveInRoot } from '../confined-path.js';
 import { UserError } from '../errors.js';
 import { formatReference, parseReference } from '../image/reference.js';
-import { type ChartOptions, scanCharts } from './charts.js';
+import { type ChartOptions, findCharts, scanCharts } from './charts.js';
 import { byCodePoint } from './files.js';
 import { imageIgnoreMatcher, readIgnoreFile } from './ignore.js';
 import { scanImageLists } from './image-list.js';
 import { scanManifests } from './manifests.js';
-import type { DetectionWarning, ImageHit } from './types.js';
+import type { DetectionResult, DetectionWarning, ImageHit } from './types.js';
 
 export { findCharts, type ChartRef, scanCharts, type ChartOptions } from './charts.js';
 export type { ExtractOptions } from './extract.js';
@@ -76,6 +76,7 @@ export interface Detection {
 export async function detectImages(rootfs: string, opts: DetectOptions = {}): Promise<Detection> {
   const manifests = await scanManifests(rootfs, opts);
   const charts = await scanCharts(rootfs, opts);
+  const apps = await scanApps(rootfs, opts);
   const lists = await scanImageLists(rootfs);
   const extra = (opts.images ?? []).map((reference): ImageHit => {
     try {
@@ -90,7 +91,7 @@ export async function detectImages(rootfs: string, opts: DetectOptions = {}): Pr
   const ignored = imageIgnoreMatcher(patterns);
   const keep = new Map<string, Set<string>>();
   const drop = new Map<string, Set<string>>();
-  for (const hit of [...manifests.hits, ...charts.hits, ...lists, ...extra]) {
+  for (const hit of [...manifests.hits, ...charts.hits, ...apps.hits, ...lists, ...extra]) {
     const reference = formatReference(parseReference(hit.reference));
     const into = ignored(reference) && hit.source !== '--image' ? drop : keep;
     const sources = into.get(reference) ?? new Set<string>();
@@ -100,7 +101,26 @@ export async function detectImages(rootfs: string, opts: DetectOptions = {}): Pr
   return {
     images: toList(keep),
     ignored: toList(drop),
-    warnings: [...manifests.warnings, ...charts.warnings],
+    warnings: [...manifests.warnings, ...charts.warnings, ...apps.warnings],
+  };
+}
+
+/** Where sealer v0.9+ apps live in the rootfs (one directory per app). */
+const APPS_DIR = 'application/apps';
+
+/**
+ * The images of sealer v0.9+ app directories (`application/apps/<name>/`), found like those of
+ * `manifests/` and `charts/`: charts in them are rendered, the other YAML files are read as
+ * manifests (a chart's own templates are not). Sources are rootfs-relative, so they name the app.
+ */
+async function scanApps(rootfs: string, opts: DetectOptions): Promise<DetectionResult> {
+  const charts = await scanCharts(rootfs, { ...opts, dir: APPS_DIR });
+  const chartDirs = (await findCharts(rootfs, APPS_DIR)).map((c) => `${c.path}/`);
+  const inChart = (file: string): boolean => chartDirs.some((d) => file.startsWith(d));
+  const manifests = await scanManifests(rootfs, { ...opts, dir: APPS_DIR });
+  return {
+    hits: [...charts.hits, ...manifests.hits.filter((h) => !inChart(h.source))],
+    warnings: [...charts.warnings, ...manifests.warnings.filter((w) => !inChart(w.file))],
   };
 }
 

@@ -52,6 +52,8 @@ export interface ContainerConfig {
 
 export interface ImageConfig {
   readonly created?: string;
+  /** MAINTAINER: the image's author. */
+  readonly author?: string;
   readonly architecture: string;
   readonly os: string;
   readonly variant?: string;

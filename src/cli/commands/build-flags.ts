@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { BuildResult } from '../../builder/build.js';
 import type { CollectOptions } from '../../builder/collect-step.js';
 import type { BuildOptions } from '../../builder/options.js';
-import { UsageError } from '../../errors.js';
+import { UsageError, UserError } from '../../errors.js';
+import { formatReference, parseReference } from '../../image/reference.js';
+import type { SealerImageType } from '../../image/sealer-extension.js';
 import type { CloudCredentials, CloudSettings } from '../../infra/cloud/settings.js';
 import type { Platform } from '../../image/types.js';
 import type { ModeFlags } from '../../modes/index.js';
@@ -54,6 +56,11 @@ export interface BuildFlags extends RegistryFlags, CloudFlags {
   waitTimeout: string;
   keepCluster?: boolean;
   kubeconfig?: string;
+  type: string;
+  imageList?: string;
+  ignoredImageList?: string;
+  label: string[];
+  annotation: string[];
 }
 
 /** The flags checked before anything is read: node counts, a name, the enumerations. */
@@ -62,6 +69,7 @@ export interface CheckedBuildFlags {
   readonly compression: Compression;
   readonly diffMethod: 'auto' | 'overlay' | 'snapshot';
   readonly pull: PullPolicy;
+  readonly imageType: SealerImageType;
 }
 
 /** Checks the flags that need nothing else, in the order users see the errors. */
@@ -73,6 +81,7 @@ export function checkBuildFlags(flags: BuildFlags): CheckedBuildFlags {
     compression: oneOf(flags.compression, ['gzip', 'zstd', 'none'], '--compression') as Compression,
     diffMethod: oneOf(flags.diffMethod, ['auto', 'overlay', 'snapshot'], '--diff-method') as CheckedBuildFlags['diffMethod'],
     pull: oneOf(flags.pull, ['missing', 'always', 'never'], '--pull') as PullPolicy,
+    imageType: oneOf(flags.type, ['kube-installer', 'app-installer'], '--type') as SealerImageType,
   };
 }
 
@@ -111,20 +120,53 @@ export interface CollectInputs {
   readonly contextDir: string;
   readonly env: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
+  /** The references of `--image-list FILE` and `--ignored-image-list FILE` (see {@link imageListFile}). */
+  readonly imageList?: readonly string[];
+  readonly ignoredImageList?: readonly string[];
+}
+
+/**
+ * The references of an `--image-list`/`--ignored-image-list` file: one a line, blank lines and
+ * `#` comments skipped (as an `imageList` in the rootfs). Each must parse as a reference.
+ */
+export function imageListFile(text: string, file: string, flag: string): string[] {
+  const lines = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim());
+  return lines.flatMap((ref, i) => {
+    if (ref === '') return [];
+    try {
+      parseReference(ref);
+    } catch (err) {
+      throw new UserError(`${flag} ${file}:${i + 1}: ${JSON.stringify(ref)} is not an image reference (${err instanceof Error ? err.message : String(err)})`);
+    }
+    return [ref];
+  });
+}
+
+/** `--label K=V` and `--annotation K=V` as records (later values win). */
+export function metadataFlags(flags: Pick<BuildFlags, 'label' | 'annotation'>): { labels: Record<string, string>; annotations: Record<string, string> } {
+  return {
+    labels: Object.fromEntries(flags.label.map((l) => parseKeyValue(l, '--label'))),
+    annotations: Object.fromEntries(flags.annotation.map((a) => parseKeyValue(a, '--annotation'))),
+  };
 }
 
 /** The image collection options; undefined with --no-collect (a dry run always collects). */
 export function collectOptions(flags: BuildFlags, inputs: CollectInputs): CollectOptions | undefined {
   if (flags.collect === false && !flags.dryRun) return undefined;
   const helm = flags.helm ?? inputs.env.SEALER_HELM;
+  // As sealer: an exact match (here of the normalised references) drops an --image-list entry.
+  const normal = (r: string): string => formatReference(parseReference(r));
+  const ignoredSet = new Set((inputs.ignoredImageList ?? []).map(normal));
+  const ignoredByList = (r: string): boolean => ignoredSet.has(normal(r));
   return {
     client: inputs.client,
     platforms: flags.allPlatforms ? 'all' : inputs.platforms,
     concurrency: positive(flags.maxPullProcs, '--max-pull-procs'),
     skipMissing: flags.skipMissingImages === true,
     mirrors: Object.fromEntries(flags.registryMirror.map((m) => parseKeyValue(m, '--registry-mirror'))),
-    extraImages: flags.image,
-    ignore: flags.ignoreImage,
+    // sealer drops the ignored images from its --image-list too (an --image is always collected).
+    extraImages: [...flags.image, ...(inputs.imageList ?? []).filter((r) => !ignoredByList(r))],
+    ignore: [...flags.ignoreImage, ...(inputs.ignoredImageList ?? [])],
     ignoreFiles: [path.join(inputs.contextDir, '.sealignore')],
     ...(helm ? { helm } : {}),
     helmTimeoutMs: parseDuration(flags.helmTimeout, '--helm-timeout'),
@@ -151,6 +193,8 @@ export function buildOptions(
     ...(flags.compressionLevel !== undefined ? { compressionLevel: level(flags.compressionLevel, checked.compression) } : {}),
     ...(timestamp !== undefined ? { timestamp } : {}),
     diffMethod: checked.diffMethod,
+    imageType: checked.imageType,
+    ...metadataFlags(flags),
   };
 }
 

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { UserError } from '../../errors.js';
 import type { BuildResult } from '../../builder/build.js';
 import type { LayoutStore } from '../../image/layout-store.js';
 import type { CloudSettings } from '../../infra/cloud/index.js';
@@ -29,6 +30,11 @@ const BUILD_OPTIONS: readonly OptionSpec[] = [
   { flags: '--all-platforms', description: 'collect every platform of multi-arch images (default: each platform image collects its own platform)' },
   { flags: '--image <ref>', description: 'also collect this image (repeatable)', repeatable: true },
   { flags: '--ignore-image <pattern>', description: 'do not collect images matching this pattern (repeatable; as in .sealignore)', repeatable: true },
+  { flags: '--image-list <file>', description: 'also collect the images this file lists (one a line, # comments)' },
+  { flags: '--ignored-image-list <file>', description: 'do not collect the images this file lists (one a line; patterns as --ignore-image)' },
+  { flags: '--type <type>', description: 'sealer image type: kube-installer (installs a cluster) or app-installer (runs apps onto one)', default: 'kube-installer', values: ['kube-installer', 'app-installer'] },
+  { flags: '--label <key=value>', description: 'set a config label over the Kubefile\'s (repeatable)', repeatable: true },
+  { flags: '--annotation <key=value>', description: 'set a manifest annotation (repeatable; sealer.image.* are the builder\'s own)', repeatable: true },
   { flags: '--helm <path>', description: 'helm binary for rendering charts (default $SEALER_HELM, PATH, tools/helm/helm)' },
   { flags: '--helm-timeout <duration>', description: 'stop rendering a chart with helm after this long (e.g. 90s, 5m; a bare number is seconds)', default: '120s' },
   { flags: '--helm-max-output <MiB>', description: 'stop rendering a chart whose helm output passes this size', default: '128' },
@@ -104,9 +110,10 @@ export const buildCommand = defineCommand<BuildFlags>({
     const client = lazyRegistryClient(o, reporter, ctx.signal);
     const platforms = o.platform ? parsePlatforms(o.platform) : [hostPlatform()];
     const env = hostEnv();
-    const collect = f.collectOptions(o, { client: client.get, platforms, contextDir, env, signal: ctx.signal });
+    const collect = f.collectOptions(o, { client: client.get, platforms, contextDir, env, signal: ctx.signal, ...(await imageLists(o)) });
     const resolveBase = imageResolver(store, checked.pull, client.get, reporter);
-    const options = f.buildOptions(o, checked, { store, contextDir, buildArgs, timestamp, platforms, hostEnv: env, ...(collect ? { collect } : {}), resolveBase, reporter, signal: ctx.signal });
+    const { VERSION } = await import('../version.js');
+    const options = f.buildOptions(o, checked, { store, contextDir, buildArgs, timestamp, platforms, hostEnv: env, ...(collect ? { collect } : {}), resolveBase, reporter, signal: ctx.signal, builderVersion: VERSION });
     const result = await build(plan, options, mode).catch(async (err: unknown) => {
       await client.close();
       throw err;
@@ -118,6 +125,22 @@ export const buildCommand = defineCommand<BuildFlags>({
     for (const line of out.lines) print(line);
   },
 });
+
+/** The references of `--image-list` and `--ignored-image-list`; a missing or unreadable file is the user's to fix. */
+async function imageLists(o: BuildFlags): Promise<{ imageList?: string[]; ignoredImageList?: string[] }> {
+  const { readFile } = await import('node:fs/promises');
+  const { imageListFile } = await import('./build-flags.js');
+  const read = async (file: string | undefined, flag: string): Promise<string[] | undefined> => {
+    if (file === undefined) return undefined;
+    const text = await readFile(file, 'utf8').catch((err: unknown) => {
+      throw new UserError(`${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    return imageListFile(text, file, flag);
+  };
+  const imageList = await read(o.imageList, '--image-list');
+  const ignoredImageList = await read(o.ignoredImageList, '--ignored-image-list');
+  return { ...(imageList ? { imageList } : {}), ...(ignoredImageList ? { ignoredImageList } : {}) };
+}
 
 /** Pushes the built names (when asked) from the build host's store, whichever machines built it; closes the client. */
 async function pushBuilt(push: boolean, result: BuildResult, store: LayoutStore, client: LazyClient, reporter: Reporter): Promise<{ name: string; digest: string }[]> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planBuild } from '../../../src/builder/plan.js';
+import { planBuild, planForPlatform } from '../../../src/builder/plan.js';
 import { parseKubefile } from '../../../src/kubefile/index.js';
 
 const plan = (text: string, args: Record<string, string> = {}) => planBuild(parseKubefile(text), new Map(Object.entries(args)));
@@ -34,9 +34,30 @@ test('an unused build arg is a warning, not an error', () => {
   assert.deepEqual(p.warnings, ['build argument B was given but no ARG in the Kubefile uses it']);
 });
 
-test('sealer v0.9+ instructions are refused by the build until it implements them, naming the line', () => {
-  const plan = (text: string) => () => planBuild(parseKubefile(text), new Map());
-  assert.throws(plan('FROM scratch\nCNI calico local://calico.yaml\n'), { name: 'UserError', message: 'Kubefile:2: CNI is not supported yet' });
-  assert.throws(plan('FROM scratch\nADD a.tar /opt/\n'), { message: 'Kubefile:2: ADD is not supported yet' });
-  assert.throws(plan('FROM --platform=linux/arm64 scratch\n'), { message: 'Kubefile:1: FROM --platform is not supported yet' });
+test('app instructions plan with ARG/ENV substituted in local sources and APPENV values; KUBEVERSION is a label', () => {
+  const p = plan(
+    'FROM scratch\nARG DIR=web\nENV G=1\nKUBEVERSION v1.2\nMAINTAINER me\nAPP a local://$DIR/x.yaml https://h/y.yaml\nAPPCMDS a ["go"]\nAPPENV a K=$G\nCMDS ["c"]\n',
+  );
+  const kinds = p.steps.map((s) => s.kind);
+  assert.deepEqual(kinds, ['ARG', 'ENV', 'LABEL', 'MAINTAINER', 'APP', 'APPCMDS', 'APPENV', 'CMDS']);
+  const app = p.steps[4] as Extract<(typeof p.steps)[number], { kind: 'APP' }>;
+  assert.deepEqual(app.sources, [{ scheme: 'local', path: 'web/x.yaml' }, { scheme: 'http', url: 'https://h/y.yaml' }]);
+  assert.equal(app.hasAppCmds, true);
+  assert.deepEqual((p.steps[2] as { pairs: unknown }).pairs, [['app.alpha.sealer.io/supported-kube-version', 'v1.2']]);
+  assert.deepEqual((p.steps[6] as { pairs: unknown }).pairs, [['K', '1']]);
+});
+
+test('${ARCH} and $ARCH in COPY and APP sources are the target architecture, per platform, even over an ARG named ARCH', () => {
+  const text = 'FROM --platform=linux/amd64 base\nCOPY ${ARCH}/bin $ARCH.txt dest/$ARCH/\nAPP t local://tools/${ARCH}/\n';
+  const k = parseKubefile(text);
+  const general = planBuild(k, new Map());
+  assert.equal(general.fromPlatform, 'linux/amd64');
+  const arm = planForPlatform(general, { os: 'linux', architecture: 'arm64' });
+  const copy = arm.steps[0] as unknown as { sources: string[]; dest: string };
+  assert.deepEqual(copy.sources, ['arm64/bin', 'arm64.txt']);
+  assert.equal(copy.dest, 'dest//', 'the destination is not a source: ARCH is not rendered there');
+  assert.deepEqual((arm.steps[1] as { sources: unknown }).sources, [{ scheme: 'local', path: 'tools/arm64/' }]);
+  assert.equal(planForPlatform(arm, { os: 'linux', architecture: 'arm64' }), arm, 'already for that platform');
+  const own = planForPlatform(plan('FROM scratch\nARG ARCH=mine\nCOPY ${ARCH}/x y/\n'), { os: 'linux', architecture: 'amd64' });
+  assert.deepEqual((own.steps[1] as { sources: unknown }).sources, ['amd64/x']);
 });

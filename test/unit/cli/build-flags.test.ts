@@ -11,10 +11,12 @@ import {
   checkBuildFlags,
   collectOptions,
   flatParams,
+  imageListFile,
+  metadataFlags,
   modeFlags,
 } from '../../../src/cli/commands/build-flags.js';
 import type { LayoutStore } from '../../../src/image/layout-store.js';
-import { UsageError } from '../../../src/errors.js';
+import { UsageError, UserError } from '../../../src/errors.js';
 import { parseCommand } from '../../support/parse-command.js';
 
 const flags = (argv: readonly string[]): Promise<BuildFlags> => parseCommand<BuildFlags>(buildCommand, argv);
@@ -26,7 +28,7 @@ const client = async () => {
 describe('build flag mapping', () => {
   it('checks node counts, then the name, then the enumerations, each a UsageError naming the flag', async () => {
     const ok = checkBuildFlags(await flags(['-t', 'a:v1', '--compression', 'zstd', '--pull', 'never', '--nodes', '2']));
-    assert.deepEqual(ok, { nodes: { masters: 1, nodes: 2 }, compression: 'zstd', diffMethod: 'auto', pull: 'never' });
+    assert.deepEqual(ok, { nodes: { masters: 1, nodes: 2 }, compression: 'zstd', diffMethod: 'auto', pull: 'never', imageType: 'kube-installer' });
     const bad = async (argv: string[], re: RegExp) => {
       const f = await flags(argv);
       assert.throws(() => checkBuildFlags(f), (e: unknown) => e instanceof UsageError && re.test(e.message), argv.join(' '));
@@ -102,5 +104,35 @@ describe('build flag mapping', () => {
 
   it('flattens cloud API parameters as they go on the wire', () => {
     assert.deepEqual(flatParams({ RegionId: 'r', Tag: [{ Key: 'k', Value: 'v' }], SystemDisk: { Size: 40 } }), ['RegionId=r', 'Tag.1.Key=k', 'Tag.1.Value=v', 'SystemDisk.Size=40']);
+  });
+});
+
+describe('sealer v0.11 build flags', () => {
+  it('--type is kube-installer by default (as sealer), app-installer on request, anything else a UsageError', async () => {
+    assert.equal(checkBuildFlags(await flags(['-t', 'a'])).imageType, 'kube-installer');
+    assert.equal(checkBuildFlags(await flags(['-t', 'a', '--type', 'app-installer'])).imageType, 'app-installer');
+    const f = await flags(['-t', 'a', '--type', 'app']);
+    assert.throws(() => checkBuildFlags(f), (e: unknown) => e instanceof UsageError && /--type must be one of kube-installer, app-installer/.test(e.message));
+  });
+
+  it('--label and --annotation are repeatable K=V, later values winning', async () => {
+    const f = await flags(['-t', 'a', '--label', 'a=1', '--label', 'b=x=y', '--label', 'a=2', '--annotation', 'org.x=1']);
+    assert.deepEqual(metadataFlags(f), { labels: { a: '2', b: 'x=y' }, annotations: { 'org.x': '1' } });
+    const bad = await flags(['-t', 'a', '--annotation', 'novalue']);
+    assert.throws(() => metadataFlags(bad), (e: unknown) => e instanceof UsageError && /--annotation wants KEY=VALUE/.test(e.message));
+  });
+
+  it('an image list file: one reference a line, comments and blanks skipped, a bad line named', () => {
+    assert.deepEqual(imageListFile('# extra\nnginx:1\n\n  quay.io/a/b:2  # trailing\n', 'list.txt', '--image-list'), ['nginx:1', 'quay.io/a/b:2']);
+    assert.throws(
+      () => imageListFile('nginx:1\nNot A Ref\n', 'list.txt', '--image-list'),
+      (e: unknown) => e instanceof UserError && /--image-list list.txt:2: "Not A Ref" is not an image reference/.test(e.message),
+    );
+  });
+
+  it('the list files add to --image and --ignore-image', async () => {
+    const f = await flags(['-t', 'a', '--image', 'x:1', '--ignore-image', 'y:*']);
+    const c = collectOptions(f, { client, platforms: [], contextDir: '/ctx', env: {}, signal, imageList: ['z:3', 'docker.io/library/w:4'], ignoredImageList: ['w:4'] });
+    assert.deepEqual([c?.extraImages, c?.ignore], [['x:1', 'z:3'], ['y:*', 'w:4']], 'an ignored image is dropped from the image list too');
   });
 });
