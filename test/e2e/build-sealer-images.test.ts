@@ -10,15 +10,16 @@ import { test } from 'node:test';
 import { encodeSealerContainerImages, parseSealerContainerImages } from '../../src/image/sealer-extension.js';
 import { sealer } from '../support/cli.js';
 import { tempDir, writeTree } from '../support/fs-tree.js';
+import { makeImage, tarLayer } from '../support/random-image.js';
 import { readStored } from '../support/store-oracle.js';
-import { helmPath, makeImage, makeLayer, requireTools, startUpstream } from './collect-support.js';
+import { helmPath, requireTools, startUpstream } from './collect-support.js';
 
 test('images named in app directories are collected and recorded with their app; flags set type, labels, annotations and lists', async (t) => {
   if (!requireTools(t)) return;
   const helm = await helmPath(t);
   if (!helm) return;
   const up = await startUpstream(t);
-  const [l1, l2, l3, l4] = await Promise.all([1, 2, 3, 4].map(() => makeLayer(16 * 1024)));
+  const [l1, l2, l3, l4] = await Promise.all([1, 2, 3, 4].map(() => tarLayer('oci', 16 * 1024)));
   await up.push('web:1', makeImage([l1!]));
   await up.push('chart-img:2', makeImage([l2!]));
   await up.push('extra:3', makeImage([l3!]));
