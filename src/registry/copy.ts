@@ -126,6 +126,8 @@ export async function copyImage(
       return keep === undefined ? children : children.filter((c) => keep.has(c.digest));
     },
   });
+  // Deferred fetches outlive the copy (until the collector writes its layer): they must not keep these.
+  held.clear();
 
   if (parsed.kind === 'manifest' && wanted !== 'all' && platforms[0] !== undefined) {
     const have = platforms[0];
