@@ -213,7 +213,7 @@ class BlobClaims {
    * Bytes of the blobs stored through the views that were fetched (a blob the sink already holds
    * is never put; one read from the sink's local copies, in `local`, is not counted; a deferred
    * blob is counted by whoever fetches it later). Counted here because `copyImage`'s own
-   * `fetched` can lose additions made by blobs copied at once.
+   * `fetched` also counts blobs read from the sink's local copies.
    */
   storedBytes = 0;
 

@@ -15,10 +15,20 @@ import { MediaType } from './media-types.js';
 import { isGraphNode, nodeSuccessors, type ParsedManifest, parseNode } from './successors.js';
 import type { Descriptor } from './types.js';
 
+/** How {@link GraphSource.fetch} is asked to open a blob. */
+export interface FetchOptions {
+  /**
+   * False when the target hashes the bytes itself ({@link GraphTarget.verifies}): a source that
+   * would hash its stream may skip it (the registry client's `verifyDigest: false`). Sizes are
+   * still checked by the copier.
+   */
+  readonly verify?: boolean;
+}
+
 /** Where a graph is read from. */
 export interface GraphSource {
-  /** Opens the content `desc` names. The copier checks its size and (unless told the source does) digest. */
-  fetch(desc: Descriptor): Promise<Readable>;
+  /** Opens the content `desc` names. The copier checks its size and (unless told the source or the target does) digest. */
+  fetch(desc: Descriptor, opts?: FetchOptions): Promise<Readable>;
 }
 
 /** Where a graph is written to. */
@@ -31,6 +41,14 @@ export interface GraphTarget {
    * call `open` again for a retry of its own (each call is a fresh, checked stream).
    */
   push(desc: Descriptor, open: () => Promise<Readable>): Promise<void>;
+  /**
+   * True when the target hashes every blob it is given itself (or has it hashed, off the main
+   * thread) and fails it before trusting it on a mismatch, such as the collector's layer: the
+   * copier then counts sizes only and asks the source not to hash either (`verify: false`).
+   * The target may also keep `open` and call it later, after the copy has returned (a
+   * deferred fetch); the stream is then checked the same way. Manifests are always hashed here.
+   */
+  readonly verifies?: boolean;
 }
 
 /** What the copier reports as it goes (progress is data; the caller decides how to show it). */
@@ -99,8 +117,8 @@ export async function copyGraph(source: GraphSource, target: GraphTarget, root: 
     const open = async (): Promise<Readable> => {
       opts.signal?.throwIfAborted();
       progress({ type: 'start', desc });
-      const data = await source.fetch(desc);
-      const checked = new BlobCheck(desc, !opts.sourceVerifies, (n) => progress({ type: 'bytes', desc, bytes: n }));
+      const data = await source.fetch(desc, target.verifies ? { verify: false } : {});
+      const checked = new BlobCheck(desc, !(opts.sourceVerifies || target.verifies), (n) => progress({ type: 'bytes', desc, bytes: n }));
       // A failure anywhere destroys both streams; the target sees it on `checked`.
       pipeline(data, checked, opts.signal ? { signal: opts.signal } : {}).catch(() => {});
       return checked;

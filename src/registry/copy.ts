@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import pLimit from 'p-limit';
 import { DigestMismatchError, type ImageSink } from '../image/blob-store.js';
 import { type Digest, digestOf } from '../image/digest.js';
 import { type Reference, formatReference } from '../image/reference.js';
@@ -8,11 +7,13 @@ import { type Reporter, nullReporter } from '../report/events.js';
 import type { BlobReadOptions } from './blob-read.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import { nodeSuccessors, type ParsedManifest } from '../image/successors.js';
+import { copyGraph, type GraphProgress, type GraphSource, type GraphTarget } from '../image/copy-graph.js';
+import { isGraphNode } from '../image/successors.js';
 import { retry } from '../retry.js';
 import { parseManifest } from './manifest.js';
 import { formatPlatform, hostPlatform, normalisePlatform, platformMatches, selectManifests } from './platform.js';
-import { transferProgress } from './progress.js';
+import { registrySource } from './graph-stores.js';
+import { type TransferProgress, transferProgress } from './progress.js';
 
 /** Options of {@link copyImage}. */
 export interface CopyImageOptions {
@@ -48,20 +49,15 @@ export interface CopyImageResult {
   readonly omitted: readonly Descriptor[];
 }
 
-interface Chosen {
-  readonly desc: Descriptor;
-  readonly bytes: Buffer;
-  readonly node: ParsedManifest & { readonly kind: 'manifest' };
-  platform?: Platform;
-}
-
 /**
- * Pulls `ref` (a manifest, or an index with the chosen platforms) into `sink`: blobs first, each
- * fetched once, verified, and skipped when the sink has it; compressed layers are copied as they
- * are. Then child manifests, then the top object, so nothing in the sink ever points at
- * something missing. A partial platform selection stores a rewritten index naming only the
- * copied children (or, with `keepIndex`, the original index); a full one keeps the original
- * index bytes (and digest).
+ * Pulls `ref` (a manifest, or an index with the chosen platforms) into `sink` through
+ * {@link copyGraph}: blobs first, each fetched once, verified, and skipped when the sink has it;
+ * compressed layers are copied as they are. Then child manifests, then the top object, so
+ * nothing in the sink ever points at something missing. A partial platform selection stores a
+ * rewritten index naming only the copied children (or, with `keepIndex`, the original index);
+ * a full one keeps the original index bytes (and digest). The top object (and a lone
+ * manifest's config, read for its platform) are fetched once and served to the copy from
+ * memory; a {@link DeferringSink} gets each blob it lacks as a fetch to make later.
  */
 export async function copyImage(
   client: RegistryClient,
@@ -73,60 +69,66 @@ export async function copyImage(
   const where = formatReference(ref);
   const top = await client.getManifest(ref);
   const parsed = parseManifest(top.bytes, top.mediaType, where);
-  const topDesc: Descriptor = { mediaType: parsed.mediaType, digest: top.digest, size: top.bytes.length };
   const wanted = options.platforms ?? [hostPlatform()];
-
-  let chosen: Chosen[];
-  let stored: { desc: Descriptor; bytes: Buffer } = { desc: topDesc, bytes: top.bytes };
+  // What this copy already read, served to copyGraph from memory (at most two documents of
+  // 4 MiB each: the top object, and a lone manifest's config).
+  const held = new Map<Digest, Buffer>([[top.digest, top.bytes]]);
+  let root: Descriptor = { mediaType: parsed.mediaType, digest: top.digest, size: top.bytes.length };
   let rewritten = false;
   let omitted: Descriptor[] = [];
+  let platforms: Platform[] = [];
+  let keep: ReadonlySet<Digest> | undefined;
   if (parsed.kind === 'index') {
     const all = parsed.index.manifests;
     const picked = wanted === 'all' ? [...all] : selectManifests(all, wanted, where);
-    chosen = await Promise.all(picked.map((d) => fetchChild(client, ref, d)));
     omitted = all.filter((d) => !picked.includes(d));
+    keep = new Set(picked.map((d) => d.digest));
     if (picked.length < all.length && !options.keepIndex) {
       const bytes = Buffer.from(JSON.stringify({ ...parsed.index, manifests: picked }));
-      stored = { desc: { ...topDesc, digest: digestOf(bytes), size: bytes.length }, bytes };
+      root = { ...root, digest: digestOf(bytes), size: bytes.length };
+      held.set(root.digest, bytes);
       rewritten = true;
     }
+    platforms = picked.flatMap((d) => (d.platform ? [normalisePlatform(d.platform)] : []));
   } else {
-    chosen = [{ desc: topDesc, bytes: top.bytes, node: parsed }];
-  }
-
-  const limit = pLimit(options.concurrency ?? 4);
-  const unique = new Map<Digest, Descriptor>();
-  for (const c of chosen) for (const b of nodeSuccessors(c.node)) unique.set(b.digest, b);
-  let fetched = 0;
-  const single = chosen[0];
-  const pending = [...unique.values()];
-  if (parsed.kind === 'manifest' && single !== undefined) {
     // A lone manifest names no platform: read it from the config, fetched once into memory.
-    const config = single.node.manifest.config;
+    const config = parsed.manifest.config;
     const cfg = await readSmallBlob(client, ref, config);
     if (cfg !== undefined) {
+      held.set(config.digest, cfg);
       const platform = configPlatform(cfg);
-      if (platform !== undefined) single.platform = platform;
-      if (!(await sink.hasBlob(config.digest))) {
-        await sink.putBlob(config, bufferStream(cfg));
-        fetched += cfg.length;
-      }
-      pending.splice(pending.findIndex((b) => b.digest === config.digest), 1);
+      if (platform !== undefined) platforms = [normalisePlatform(platform)];
     }
   }
-  await Promise.all(
-    pending.map((blob) =>
-      limit(async () => {
-        fetched += await copyBlob(client, ref, blob, sink, reporter);
-      }),
-    ),
-  );
 
-  if (parsed.kind === 'index') for (const c of chosen) await sink.putManifest(c.desc, c.bytes);
   const name = options.name ?? { repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
-  await sink.putManifest(stored.desc, stored.bytes, name);
+  const pull = new PullTarget(client, ref, sink, held, reporter, { digest: root.digest, name });
+  const remote = registrySource(client, ref.domain, ref.repository);
+  const source: GraphSource = {
+    fetch: async (desc, o) => {
+      const bytes = held.get(desc.digest);
+      return bytes !== undefined ? bufferStream(bytes) : remote.fetch(desc, o);
+    },
+  };
+  await copyGraph(source, pull, root, {
+    concurrency: options.concurrency ?? 4,
+    // The client's blob streams hash themselves (or, for a deferring sink, the sink does).
+    sourceVerifies: true,
+    onProgress: (e) => pull.progress(e),
+    selectSuccessors: (desc, node, children) => {
+      if (node.kind !== 'index') return children;
+      if (desc.digest !== root.digest) {
+        throw new RegistryError(`${formatReference({ domain: ref.domain, repository: ref.repository, digest: desc.digest })}: nested indexes are not supported`, {
+          kind: 'protocol',
+          domain: ref.domain,
+        });
+      }
+      return keep === undefined ? children : children.filter((c) => keep.has(c.digest));
+    },
+  });
+  // Deferred fetches outlive the copy (until the collector writes its layer): they must not keep these.
+  held.clear();
 
-  const platforms = chosen.flatMap((c) => (c.platform ? [normalisePlatform(c.platform)] : []));
   if (parsed.kind === 'manifest' && wanted !== 'all' && platforms[0] !== undefined) {
     const have = platforms[0];
     if (!wanted.some((w) => platformMatches(w, have))) {
@@ -136,28 +138,96 @@ export async function copyImage(
       });
     }
   }
-  const manifestBytes = chosen.reduce((n, c) => n + (parsed.kind === 'index' ? c.bytes.length : 0), stored.bytes.length);
-  const blobBytes = [...unique.values()].reduce((n, b) => n + b.size, 0);
-  return { descriptor: stored.desc, platforms, size: manifestBytes + blobBytes, fetched, rewritten, omitted };
+  return { descriptor: root, platforms, size: pull.size, fetched: pull.fetched, rewritten, omitted };
 }
 
-async function fetchChild(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Chosen> {
-  const where = `${formatReference({ domain: ref.domain, repository: ref.repository, digest: desc.digest })}`;
-  const m = await client.getManifest({ domain: ref.domain, repository: ref.repository, digest: desc.digest });
-  if (m.bytes.length !== desc.size) {
-    throw new DigestMismatchError(desc.digest, m.digest, desc.size, m.bytes.length, where);
+/**
+ * The sink as the target of {@link copyGraph}: manifests through `putManifest` (the top one
+ * named), blobs through `putBlob` under the transport's retries, or, for a deferring sink,
+ * handed over as a fetch to make later. A deferring sink hashes what it gets itself (off the
+ * main thread), so the target `verifies` and the copy does not hash those bytes.
+ */
+class PullTarget implements GraphTarget {
+  readonly verifies: boolean;
+  /** Bytes of every blob and manifest the copied image consists of. */
+  size = 0;
+  /** Bytes downloaded and stored (a deferred blob is counted by whoever fetches it). */
+  fetched = 0;
+  private readonly live = new Map<Digest, TransferProgress>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly ref: Reference,
+    private readonly sink: ImageSink,
+    private readonly held: ReadonlyMap<Digest, Buffer>,
+    private readonly reporter: Reporter,
+    private readonly top: { readonly digest: Digest; readonly name: { readonly repository: string; readonly tag?: string } },
+  ) {
+    this.verifies = isDeferring(sink);
   }
-  const parsed = parseManifest(m.bytes, desc.mediaType || m.mediaType, where);
-  if (parsed.kind !== 'manifest') throw new RegistryError(`${where}: nested indexes are not supported`, { kind: 'protocol', domain: ref.domain });
-  return { desc, bytes: m.bytes, node: parsed, ...(desc.platform ? { platform: desc.platform } : {}) };
+
+  progress(e: GraphProgress): void {
+    if (e.type === 'skip') this.reporter.emit({ type: 'log', level: 'debug', text: `${e.desc.digest}: already present` });
+    else if (e.type === 'bytes') this.live.get(e.desc.digest)?.add(e.bytes);
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    const has = await this.sink.hasBlob(desc.digest);
+    if (has) this.size += desc.size;
+    return has;
+  }
+
+  async push(desc: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    if (isGraphNode(desc.mediaType)) {
+      const chunks: Buffer[] = [];
+      for await (const c of await open()) chunks.push(c as Buffer);
+      const bytes = Buffer.concat(chunks);
+      this.size += bytes.length;
+      await this.sink.putManifest(desc, bytes, desc.digest === this.top.digest ? this.top.name : undefined);
+      return;
+    }
+    this.size += desc.size;
+    if (this.held.has(desc.digest)) {
+      // Read already (a lone manifest's config): from memory, not deferred.
+      await this.sink.putBlob(desc, await open());
+      this.fetched += desc.size;
+      return;
+    }
+    const fetch: BlobFetch = (consume) =>
+      withBlobRetries(
+        this.client,
+        `pulling blob ${desc.digest} of ${formatReference(this.ref)}`,
+        async () => {
+          const progress = transferProgress(this.reporter, `pull:${desc.digest}`, desc.size);
+          this.live.set(desc.digest, progress);
+          try {
+            await consume(await open());
+          } finally {
+            this.live.delete(desc.digest);
+          }
+          progress.done();
+        },
+        (err, n) => this.reporter.emit({ type: 'log', level: 'warn', text: `${desc.digest}: ${(err as Error).message}; retrying (${n}/${this.client.transport.retries})` }),
+      );
+    if (isDeferring(this.sink)) {
+      await this.sink.deferBlob(desc, (consume, o) => {
+        if (o?.verifyDigest !== false) return Promise.reject(new Error(`deferred blob ${desc.digest} is fetched unhashed: the sink must pass { verifyDigest: false } and hash it`));
+        return fetch(consume);
+      });
+      return;
+    }
+    await fetch((data) => this.sink.putBlob(desc, data));
+    this.fetched += desc.size;
+  }
 }
 
 /**
  * Fetches a blob of `ref`'s repository into `consume`, which must settle only once the stream
- * has ended (the stream fails before its end when the bytes do not match `blob`). A bad or cut
- * transfer is retried from the start: `consume` is called again with a new stream. With
- * `{ verifyDigest: false }` the stream does not hash (see `BlobReadOptions`): `consume` must
- * then hash what it got and throw a DigestMismatchError on a mismatch (retried the same way).
+ * has ended (the stream fails before its end when its size does not match). A bad or cut
+ * transfer is retried from the start: `consume` is called again with a new stream. The fetch a
+ * {@link DeferringSink} is given streams unhashed bytes and must be called with
+ * `{ verifyDigest: false }` (see `BlobReadOptions`): `consume` hashes what it got and throws a
+ * DigestMismatchError on a mismatch (retried the same way).
  */
 export type BlobFetch = (consume: (data: Readable) => Promise<void>, options?: BlobReadOptions) => Promise<void>;
 
@@ -172,51 +242,6 @@ export interface DeferringSink extends ImageSink {
 
 function isDeferring(sink: ImageSink): sink is DeferringSink {
   return typeof (sink as Partial<DeferringSink>).deferBlob === 'function';
-}
-
-/**
- * Copies one blob unless the sink has it; returns the bytes downloaded (none when the sink
- * defers it). Retries bad or cut transfers.
- */
-async function copyBlob(
-  client: RegistryClient,
-  ref: Reference,
-  blob: Descriptor,
-  sink: ImageSink,
-  reporter: Reporter,
-): Promise<number> {
-  if (await sink.hasBlob(blob.digest)) {
-    reporter.emit({ type: 'log', level: 'debug', text: `${blob.digest}: already present` });
-    return 0;
-  }
-  const fetch: BlobFetch = (consume, opts) => fetchBlob(client, ref, blob, consume, reporter, opts);
-  if (isDeferring(sink)) {
-    await sink.deferBlob(blob, fetch);
-    return 0;
-  }
-  await fetch((stream) => sink.putBlob(blob, stream));
-  return blob.size;
-}
-
-/** One blob from the registry into `consume`, retried as {@link BlobFetch} says. */
-function fetchBlob(
-  client: RegistryClient,
-  ref: Reference,
-  blob: Descriptor,
-  consume: (data: Readable) => Promise<void>,
-  reporter: Reporter,
-  options?: BlobReadOptions,
-): Promise<void> {
-  return withBlobRetries(
-    client,
-    `pulling blob ${blob.digest} of ${formatReference(ref)}`,
-    async () => {
-      const progress = transferProgress(reporter, `pull:${blob.digest}`, blob.size);
-      await consume(await client.openBlob(ref.domain, ref.repository, blob, progress.add, options));
-      progress.done();
-    },
-    (err, n) => reporter.emit({ type: 'log', level: 'warn', text: `${blob.digest}: ${(err as Error).message}; retrying (${n}/${client.transport.retries})` }),
-  );
 }
 
 /** Fetches a small blob (a config) into memory, verified; undefined when it is too big to hold. */

@@ -4,7 +4,7 @@
  * first) and manifests.
  */
 import { Readable } from 'node:stream';
-import type { GraphSource, GraphTarget } from '../image/copy-graph.js';
+import type { FetchOptions, GraphSource, GraphTarget } from '../image/copy-graph.js';
 import type { Digest } from '../image/digest.js';
 import type { Reference } from '../image/reference.js';
 import { isGraphNode } from '../image/successors.js';
@@ -12,11 +12,16 @@ import type { Descriptor } from '../image/types.js';
 import type { PushBlobResult } from './blob-upload.js';
 import type { RegistryClient } from './client.js';
 
-/** Reads `domain/repository`: manifests and indexes by digest, other blobs as verified streams. */
+/**
+ * Reads `domain/repository`: manifests and indexes by digest, other blobs as verified streams
+ * (unhashed, sizes still checked, when asked with `verify: false`: the target hashes them).
+ */
 export function registrySource(client: RegistryClient, domain: string, repository: string): GraphSource {
   return {
-    async fetch(desc: Descriptor): Promise<Readable> {
-      if (!isGraphNode(desc.mediaType)) return client.openBlob(domain, repository, desc);
+    async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+      if (!isGraphNode(desc.mediaType)) {
+        return client.openBlob(domain, repository, desc, undefined, opts.verify === false ? { verifyDigest: false } : {});
+      }
       const m = await client.getManifest({ domain, repository, digest: desc.digest });
       return Readable.from([m.bytes], { objectMode: false });
     },

@@ -175,6 +175,47 @@ describe('copyGraph between real stores', () => {
     assert.equal(await fresh.hasBlob(manifest.digest), false);
   });
 
+  it('leaves hashing to a target that verifies: the source is asked not to hash, wrong bytes reach the target, a wrong size does not', async (t) => {
+    const { store, index } = await filledStore(t);
+    const asked: (boolean | undefined)[] = [];
+    let victim: Descriptor | undefined;
+    const src: GraphSource = {
+      async fetch(desc, o) {
+        const bytes = await store.readBlob(desc.digest);
+        if (isGraphNode(desc.mediaType)) return Readable.from([bytes], { objectMode: false });
+        asked.push(o?.verify);
+        if (victim === undefined) {
+          victim = desc;
+          const bad = Buffer.from(bytes);
+          bad.writeUInt8(bad.readUInt8(0) ^ 0xff, 0); // same size, other digest
+          return Readable.from([bad], { objectMode: false });
+        }
+        return Readable.from([bytes], { objectMode: false });
+      },
+    };
+    const got = new Map<Digest, Buffer>();
+    const verifying: GraphTarget = {
+      verifies: true,
+      exists: async (d) => got.has(d.digest),
+      async push(d, open) {
+        const chunks: Buffer[] = [];
+        for await (const c of await open()) chunks.push(c as Buffer);
+        got.set(d.digest, Buffer.concat(chunks));
+      },
+    };
+    await copyGraph(src, verifying, index.desc, { concurrency: 1 });
+    assert.ok(victim);
+    assert.ok(asked.length > 0 && asked.every((v) => v === false), 'every blob fetched with verify: false');
+    assert.notEqual(digestOf(got.get(victim.digest)!), victim.digest, 'the copier did not hash: the wrong bytes reached the target, whose job that is');
+    assert.ok(got.has(index.desc.digest));
+
+    // Sizes are still the copier's: a longer blob fails before the target keeps it.
+    got.clear();
+    const longer = counting(storeSource(store), (desc, bytes) => (isGraphNode(desc.mediaType) ? undefined : Buffer.concat([bytes, Buffer.from('x')])));
+    await assert.rejects(copyGraph(longer.source, verifying, index.desc), /size mismatch/);
+    assert.equal(got.has(index.desc.digest), false);
+  });
+
   it('stops when aborted: the copy rejects with an AbortError and stores no manifest', async (t) => {
     const { store, index } = await filledStore(t);
     const dest = await LayoutStore.open(await tempDir(t));
