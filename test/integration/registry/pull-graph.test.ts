@@ -11,7 +11,7 @@ import { type BlobFetch, copyImage, type DeferringSink } from '../../../src/regi
 import { RegistryError } from '../../../src/registry/errors.js';
 import { pushImage } from '../../../src/registry/push-image.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
-import { type ImageBlob, type RandomImage, blobMap, makeIndex, makeRandomImage, memorySource } from '../../support/random-image.js';
+import { blobMap, type ImageBlob, makeIndex, makeRandomImage, memorySource, type TestImage } from '../../support/random-image.js';
 import { type RunningRegistry, startRegistry } from '../../support/registry.js';
 import { hasBinary, requireBinary } from '../../support/requirements.js';
 import { MemorySink } from './memory-sink.js';
@@ -39,8 +39,8 @@ describe('copyImage through copyGraph', () => {
   let reg: RunningRegistry;
   let proxy: FaultProxy;
   let client: RegistryClient;
-  let amd: RandomImage;
-  let arm: RandomImage;
+  let amd: TestImage;
+  let arm: TestImage;
   let index: ImageBlob;
 
   before(async () => {
