@@ -86,7 +86,7 @@ describe('TarIndex', () => {
     await assert.rejects(tar.readEntry(tar.entries.get('big.bin')!, 1024), /more than the 1024 allowed/);
   });
 
-  it('reads the long names GNU tar writes (its 'L' records)', async (t) => {
+  it('reads the long names GNU tar writes (its L records)', async (t) => {
     const dir = await tempDir(t);
     const src = path.join(dir, 'src');
     const name = `${'x'.repeat(150)}.txt`;
