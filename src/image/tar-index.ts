@@ -31,6 +31,8 @@ export interface TarIndexLimits {
   readonly maxEntries?: number;
   /** Bytes in a name or link target at most (default 4096). */
   readonly maxNameBytes?: number;
+  /** Bytes in all names together at most (default 16 MiB), so the index itself stays small. */
+  readonly maxTotalNameBytes?: number;
 }
 
 const BLOCK = 512;
@@ -109,6 +111,8 @@ function cleanName(name: string): string {
 async function readHeaders(fh: FileHandle, fileSize: number, label: string, limits: TarIndexLimits): Promise<Map<string, TarEntry>> {
   const maxEntries = limits.maxEntries ?? 100_000;
   const maxName = limits.maxNameBytes ?? 4096;
+  const maxTotal = limits.maxTotalNameBytes ?? 16 << 20;
+  let total = 0;
   const entries = new Map<string, TarEntry>();
   const block = Buffer.alloc(BLOCK);
   let pos = 0;
@@ -152,6 +156,8 @@ async function readHeaders(fh: FileHandle, fileSize: number, label: string, limi
     if (name !== '') {
       if (entries.has(name!)) fail(`entry ${JSON.stringify(name!.slice(0, 200))} appears twice`);
       if (entries.size >= maxEntries) fail(`more than ${maxEntries} entries`);
+      total += Buffer.byteLength(name!) + Buffer.byteLength(rawLink);
+      if (total > maxTotal) fail(`names of more than ${maxTotal} bytes in all`);
       entries.set(name!, entry(name!, type, dataAt, size, rawLink));
     }
     pos = next;

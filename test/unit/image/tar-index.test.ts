@@ -107,11 +107,12 @@ describe('TarIndex', () => {
     await refused(t, rawTar([{ name: 'index.json', data }, { name: './index.json', data }]), /entry "index\.json" appears twice/);
   });
 
-  it('bounds the entry count and the name length', async (t) => {
+  it('bounds the entry count, the name length and all names together', async (t) => {
     const data = Buffer.alloc(0);
     const many = rawTar(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, data })));
     await refused(t, many, /more than 20 entries/, { maxEntries: 20 });
     await refused(t, rawTar([{ name: `${'a/'.repeat(60)}b`, data }]), /a name longer than 64 bytes/, { maxNameBytes: 64 });
+    await refused(t, many, /names of more than 100 bytes in all/, { maxTotalNameBytes: 100 });
   });
 
   it('refuses a truncated file (inside data or a header) and something that is not a tar', async (t) => {
