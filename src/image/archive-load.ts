@@ -1,17 +1,19 @@
-import { createWriteStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
 import { UserError } from '../errors.js';
+import { type ArchiveSource, archiveSource } from './archive-source.js';
 import { tempName } from './atomic-file.js';
-import { type Digest, DigestingStream, digestHex, parseDigest } from './digest.js';
+import { DigestMismatchError } from './blob-store.js';
+import { copyGraph, type GraphProgress, type GraphSource, type GraphTarget } from './copy-graph.js';
+import { type Digest, digestHex, digestOf } from './digest.js';
 import { FILE_MODE, makeDirs } from './fs-modes.js';
 import type { LayoutStore, StoredImage } from './layout-store.js';
 import { checkDeclaredMediaType, checkDescriptor, checkImageConfig, checkIndex, checkIndexEntries, checkManifest, InvalidManifestError, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJsonDocument } from './manifest-check.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import { checkImageName, InvalidReferenceError } from './reference.js';
+import { TarIndex, TarIndexError } from './tar-index.js';
 import { type Descriptor, REF_NAME_ANNOTATION } from './types.js';
 
 /** Thrown for an archive that is corrupt, truncated, incomplete or malformed. */
@@ -25,100 +27,126 @@ export const MAX_ARCHIVE_INDEX_BYTES = MAX_MANIFEST_BYTES;
 const MAX_INDEX_DEPTH = 4;
 
 /**
- * Loads an OCI layout archive (as `save` writes it) into the store. Every blob is hashed while
- * it is read into a staging dir and must match its name. Then, before anything enters the
- * store, every entry of index.json is checked: its name against the reference grammar, its
- * media type, every descriptor's shape and size against the blob actually present, every
- * manifest, index and config read with a size cap and checked. Only then are the blobs the
- * images reach moved into the store and the names tagged. A tampered, truncated, incomplete or
- * malformed archive is refused with a BadArchiveError naming `source` and the entry, and the
- * store is left exactly as it was.
+ * Loads an OCI layout archive (as `save` writes it) into the store, reading the tar in place:
+ * one pass over its headers indexes the entries, then blobs are read at their offsets. Before
+ * any blob is copied, every entry of index.json is checked: its name against the reference
+ * grammar, its media type, every descriptor's shape and size against the blob actually present,
+ * every manifest, index and config read with a size cap, hashed and checked. Then `copyGraph`
+ * stages the images' blobs (children first, each once, each hashed on the way) in a temp dir
+ * of the store; only when every one matched are they moved into the store and the names tagged.
+ * A tampered, truncated, incomplete or malformed archive is refused with a BadArchiveError
+ * naming `source` and the entry, and the store is left exactly as it was. An input that is not
+ * a regular file (a pipe) is first copied to a temp file, since the reads are positional.
  */
 export async function loadArchive(
   store: LayoutStore,
-  archive: Readable,
+  file: string,
   onProgress?: (bytes: number) => void,
-  source = 'archive',
+  source = file,
+  signal?: AbortSignal,
 ): Promise<StoredImage[]> {
   const staging = tempName(store.tmpDir(), 'load');
   await makeDirs(staging);
   try {
-    const { indexBytes, staged } = await stageArchive(archive, staging, source, onProgress);
-    const blobs: BlobSource = {
-      size: async (d) => staged.get(d) ?? (await store.hasBlob(d) ? (await store.readBlobStat(d)).size : undefined),
-      read: (d, max) => (staged.has(d) ? readFile(path.join(staging, digestHex(d))) : store.readBlob(d, max)),
-    };
-    let checked: { images: StoredImage[]; reached: Set<Digest> };
+    const tarFile = await regularFile(file, path.join(staging, 'archive.tar'), signal);
+    const tar = await indexArchive(tarFile, source);
     try {
-      checked = await checkArchiveIndex(indexBytes, blobs);
-    } catch (err) {
-      if (err instanceof InvalidManifestError || err instanceof InvalidReferenceError) throw new BadArchiveError(`archive ${source}: ${err.message}`);
-      throw err;
+      const archive = archiveSource(tar, (d) => new BadArchiveError(`archive ${source} is incomplete: blob ${d} is missing`));
+      const checked = await checkArchive(tar, archive, store, source);
+      const staged = await stageImages(checked.images, archive, store, staging, source, onProgress, signal);
+      for (const d of staged) await store.adoptFile(path.join(staging, digestHex(d)), d);
+      for (const img of checked.images) await store.tag(img.name, img.descriptor);
+      return checked.images;
+    } finally {
+      await tar.close();
     }
-    for (const d of checked.reached) if (staged.has(d)) await store.adoptFile(path.join(staging, digestHex(d)), d);
-    for (const img of checked.images) await store.tag(img.name, img.descriptor);
-    return checked.images;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
-async function stageArchive(
-  archive: Readable,
+/** `file` itself when it is a regular file; else (a pipe, a device) its bytes copied sequentially to `temp`. */
+async function regularFile(file: string, temp: string, signal?: AbortSignal): Promise<string> {
+  if ((await stat(file)).isFile()) return file;
+  await pipeline(createReadStream(file), createWriteStream(temp, { mode: FILE_MODE }), signal ? { signal } : {});
+  return temp;
+}
+
+async function indexArchive(file: string, source: string): Promise<TarIndex> {
+  try {
+    return await TarIndex.open(file, source);
+  } catch (err) {
+    if (err instanceof TarIndexError) throw new BadArchiveError(err.message);
+    throw err;
+  }
+}
+
+/** Reads index.json (capped) and checks everything it reaches, reading documents at their offsets, hashed. */
+async function checkArchive(tar: TarIndex, archive: ArchiveSource, store: LayoutStore, source: string): Promise<{ images: StoredImage[] }> {
+  const indexEntry = tar.resolve('index.json');
+  if (indexEntry === undefined) throw new BadArchiveError(`archive ${source} has no index.json: not an OCI layout archive`);
+  if (indexEntry.size > MAX_ARCHIVE_INDEX_BYTES) {
+    throw new BadArchiveError(`archive ${source}: index.json is ${indexEntry.size} bytes, more than the ${MAX_ARCHIVE_INDEX_BYTES} allowed`);
+  }
+  const indexBytes = await tar.readEntry(indexEntry, MAX_ARCHIVE_INDEX_BYTES);
+  const blobs: BlobSource = {
+    size: async (d) => archive.blob(d)?.size ?? (await store.hasBlob(d) ? (await store.readBlobStat(d)).size : undefined),
+    read: async (d, max) => {
+      const e = archive.blob(d);
+      if (e === undefined) return store.readBlob(d, max);
+      const bytes = await tar.readEntry(e, max);
+      const actual = digestOf(bytes);
+      if (actual !== d) throw new BadArchiveError(`archive blob ${d} is corrupt (in ${source}): its content hashes to ${actual}`);
+      return bytes;
+    },
+  };
+  try {
+    return await checkArchiveIndex(indexBytes, blobs);
+  } catch (err) {
+    if (err instanceof InvalidManifestError || err instanceof InvalidReferenceError) throw new BadArchiveError(`archive ${source}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Copies the named images' graphs from the archive into `staging` (one file per blob, named by
+ * its hex) through `copyGraph`, which hashes every blob before its end; a blob the store (or an
+ * earlier image) has is skipped. Returns the staged digests, children before parents.
+ */
+async function stageImages(
+  images: readonly StoredImage[],
+  archive: ArchiveSource,
+  store: LayoutStore,
   staging: string,
   source: string,
   onProgress?: (bytes: number) => void,
-): Promise<{ indexBytes: Buffer; staged: Map<Digest, number> }> {
-  const staged = new Map<Digest, number>();
-  let indexBytes: Buffer | undefined;
+  signal?: AbortSignal,
+): Promise<Set<Digest>> {
+  const staged = new Set<Digest>();
+  // A manifest the checks found in the store rather than the archive is read from there.
+  const from: GraphSource = { fetch: (desc, o) => (archive.blob(desc.digest) ? archive.fetch(desc, o) : store.openBlob(desc.digest)) };
+  const to: GraphTarget = {
+    exists: async (desc) => staged.has(desc.digest) || (await store.hasBlob(desc.digest)),
+    push: async (desc, open) => {
+      await pipeline(await open(), createWriteStream(path.join(staging, digestHex(desc.digest)), { mode: FILE_MODE }));
+      staged.add(desc.digest);
+    },
+  };
   let total = 0;
-  const ex = extract();
-  ex.on('entry', (h, stream, next) => {
-    const body = stream as unknown as Readable;
-    const name = h.name.replace(/^\.\//, '');
-    const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
-    const done = (err?: unknown): void => next(err === undefined ? undefined : err instanceof Error ? err : new Error(String(err)));
-    if (blob) {
-      const expected = parseDigest(`sha256:${blob[1]}`);
-      const hasher = new DigestingStream();
-      pipeline(body, hasher, createWriteStream(path.join(staging, blob[1]!), { mode: FILE_MODE })).then(() => {
-        if (hasher.digest() !== expected) return done(new BadArchiveError(`archive blob ${expected} is corrupt (in ${source}): its content hashes to ${hasher.digest()}`));
-        staged.set(expected, hasher.size());
-        total += hasher.size();
-        onProgress?.(total);
-        done();
-      }, done);
-    } else if (name === 'index.json') {
-      // Read with a cap: an index.json of gigabytes must not be buffered whole.
-      if ((h.size ?? 0) > MAX_ARCHIVE_INDEX_BYTES) {
-        body.on('error', () => {}); // destroyed with the extractor; the error below is the one to report
-        return done(new BadArchiveError(`archive ${source}: index.json is ${h.size} bytes, more than the ${MAX_ARCHIVE_INDEX_BYTES} allowed`));
-      }
-      const chunks: Buffer[] = [];
-      let read = 0;
-      body.on('data', (c: Buffer) => {
-        read += c.length;
-        if (read <= MAX_ARCHIVE_INDEX_BYTES) chunks.push(c);
-        else body.destroy(new BadArchiveError(`archive ${source}: index.json is larger than the ${MAX_ARCHIVE_INDEX_BYTES} bytes allowed`));
-      });
-      body.on('end', () => {
-        indexBytes = Buffer.concat(chunks);
-        done();
-      });
-      body.on('error', done);
-    } else {
-      body.on('end', () => done());
-      body.resume();
-    }
-  });
+  const progress = (e: GraphProgress): void => {
+    if (e.type !== 'bytes') return;
+    total += e.bytes;
+    onProgress?.(total);
+  };
   try {
-    await pipeline(archive, ex as unknown as NodeJS.WritableStream);
+    for (const img of images) await copyGraph(from, to, img.descriptor, { onProgress: progress, ...(signal ? { signal } : {}) });
   } catch (err) {
-    if (err instanceof BadArchiveError) throw err;
-    throw new BadArchiveError(`archive ${source}: ${err instanceof Error ? err.message : String(err)} (truncated or not a tar?)`);
+    if (err instanceof DigestMismatchError) {
+      throw new BadArchiveError(`archive blob ${err.expected} is corrupt (in ${source}): its content hashes to ${err.actual}`, { cause: err });
+    }
+    throw err;
   }
-  if (!indexBytes) throw new BadArchiveError(`archive ${source} has no index.json: not an OCI layout archive`);
-  return { indexBytes, staged };
+  return staged;
 }
 
 /** Where the loader finds a blob: staged from the archive, or already in the store. */

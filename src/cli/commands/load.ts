@@ -15,16 +15,15 @@ export const loadCommand = defineCommand<{ input: string; format: string }>({
   run: async (o, ctx) => {
     const { shortName } = await import('../../image/catalog.js');
     const { archiveSize, loadArchive } = await import('../../image/archive-load.js');
-    const { createReadStream } = await import('node:fs');
-    const { addAbortSignal } = await import('node:stream');
     const store = await openStore(ctx);
     const total = await archiveSize(o.input);
     const reporter = reporterFor(ctx);
     const images = await loadArchive(
       store,
-      addAbortSignal(ctx.signal, createReadStream(o.input, { highWaterMark: 1 << 20 })),
+      o.input,
       (done) => reporter.emit({ type: 'progress', id: 'load', label: `loading ${o.input}`, done, total }),
       o.input,
+      ctx.signal,
     );
     if (o.format === 'json') return printJson({ images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest })) });
     for (const i of images) print(sanitize(`Loaded ${shortName(i.name)} ${i.descriptor.digest}`));

@@ -166,6 +166,37 @@ describe('image archives', () => {
     );
   });
 
+  it('refuses a hostile or truncated tar with a message naming it, and never follows a link out of it', async () => {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const manifest = (layers: string[]) => ({ name: 'manifest.json', data: Buffer.from(JSON.stringify([{ Config: 'c.json', RepoTags: ['app:v1'], Layers: layers }])) });
+    const cases: { name: string; bytes: Buffer; error: RegExp }[] = [
+      {
+        name: 'escape.tar',
+        bytes: await tarOf([{ name: 'c.json', data: config }, { name: 'l/layer.tar', link: '../../../etc/passwd' }, manifest(['l/layer.tar'])]),
+        error: /^images\/escape\.tar: l\/layer\.tar is named but missing$/,
+      },
+      {
+        name: 'twice.tar',
+        bytes: await tarOf([{ name: 'c.json', data: config }, { name: 'c.json', data: config }, manifest([])]),
+        error: /^archive images\/twice\.tar: entry "c\.json" appears twice/,
+      },
+      {
+        name: 'short.tar',
+        bytes: (await tarOf([{ name: 'c.json', data: config }, { name: 'big', data: Buffer.alloc(4096) }, manifest([])])).subarray(0, 2048),
+        error: /^archive images\/short\.tar: truncated/,
+      },
+    ];
+    for (const c of cases) {
+      const file = join(dir, c.name);
+      await writeFile(file, c.bytes);
+      await assert.rejects(loadImageArchive(file, new RegistryTreeSink(join(dir, `${c.name}-tree`)), `images/${c.name}`), (e: unknown) => {
+        assert.ok(e instanceof ImageArchiveError, `${c.name}: ${String(e)}`);
+        assert.match(e.message, c.error, c.name);
+        return true;
+      });
+    }
+  });
+
   it('refuses a tar that is not an image archive', async () => {
     const file = join(dir, 'other.tar');
     await writeFile(file, await tarOf([{ name: 'hello.txt', data: Buffer.from('hi') }]));
