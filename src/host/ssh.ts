@@ -1,14 +1,14 @@
 import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Client } from 'ssh2';
-import { type Reporter, nullReporter } from '../report/events.js';
-import { CommandFailedError, HostConnectError } from './errors.js';
+import { nullReporter, type Reporter } from '../report/events.js';
 import { CommandHost } from './command-host.js';
+import { CommandFailedError, HostConnectError } from './errors.js';
 import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
 import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
-import { runOnChannel } from './ssh-channel.js';
-import { openSsh, type SshConnectOptions, type SshConnection } from './ssh-connect.js';
 import { type BulkInit, execInWorker } from './ssh-bulk.js';
+import { runOnChannel } from './ssh-channel.js';
+import { openSsh, type SshConnection, type SshConnectOptions } from './ssh-connect.js';
 
 /** Options for {@link SshHost.connect}. */
 export interface SshHostOptions extends SshConnectOptions {
