@@ -5,7 +5,7 @@ import { reporterFor } from '../context.js';
 import { FORMAT_OPTION } from '../options.js';
 import type { DeliverFlags } from '../deliver-cluster.js';
 import { REGISTRY_OPTIONS } from '../registry-options.js';
-import { DEFAULT_SSH, explicitSsh, SSH_OPTIONS } from '../ssh-flags.js';
+import { asUsage, DEFAULT_SSH, explicitSsh, SSH_OPTIONS } from '../ssh-flags.js';
 
 interface RunOptions extends DeliverFlags {
   image: string;
@@ -14,6 +14,8 @@ interface RunOptions extends DeliverFlags {
   clusterName: string;
   env: string[];
   cmdArgs: string[];
+  apps?: string;
+  force?: boolean;
 }
 
 /** `sealer run`: deliver a cluster image to hosts over SSH and bring the cluster up. */
@@ -27,6 +29,8 @@ export const runCommand = defineCommand<RunOptions>({
     { flags: '--cluster-name <name>', description: 'cluster name', default: 'my-cluster' },
     { flags: '-e, --env <key=value>', description: 'environment for scripts, templates and CMDs (repeatable)', repeatable: true },
     { flags: '--cmd-args <key=value>', description: 'values for the image ARGs its CMDs use (repeatable)', repeatable: true },
+    { flags: '--apps <names>', description: "the image's apps to launch, in this order, instead of its LAUNCH: a,b" },
+    { flags: '--force', description: 'launch again the apps an earlier run launched (skipped otherwise)' },
     {
       flags: '--compression <algo>',
       description: 'delivery stream compression: auto (by content and link), none, zstd or gzip; compressed files are always sent as they are',
@@ -45,12 +49,14 @@ export const runCommand = defineCommand<RunOptions>({
   run: async (o, ctx) => {
     const { checkDistinct, envFlags, hostSpecs } = await import('../cluster-flags.js');
     const { deliverCluster } = await import('../deliver-cluster.js');
+    const { parseAppsFlag } = await import('../../cluster/launch-plan.js');
     if (!o.masters) throw new UsageError('run needs at least one master: -m ADDRESSES', 'sealer run -m 10.0.0.2 [-n 10.0.0.3] IMAGE');
     const hosts = hostSpecs(o.masters, o.nodes);
     checkDistinct(hosts);
     const env = envFlags(o.env, '-e');
     const cmdArgs = envFlags(o.cmdArgs, '--cmd-args');
     const ssh = layerSsh(DEFAULT_SSH, await explicitSsh(o, reporterFor(ctx)));
-    await deliverCluster(ctx, o, { image: o.image, clusterName: o.clusterName, hosts, env, cmdArgs, ssh });
+    const apps = asUsage(() => parseAppsFlag(o.apps));
+    await deliverCluster(ctx, o, { image: o.image, clusterName: o.clusterName, hosts, env, cmdArgs, ssh, ...(apps ? { apps } : {}), ...(o.force ? { force: true } : {}) });
   },
 });
