@@ -41,7 +41,8 @@ export interface LaunchInput {
  * Decides what `run` launches, as sealer v0.11 does (pkg/application appdriver.go and
  * pkg/define/application/v1 GetAppLaunchCmd), without its bugs:
  * - `--apps` names apps, else the image's LAUNCH does: each app in that order, in its directory:
- *   its APPCMDS one by one if it has them (sealer joins them into one line with spaces), else by
+ *   its APPCMDS if it has them (its elements joined with spaces into one command line, as sealer
+ *   does), else by
  *   type: helm `helm install <name> <dir>`, kube `kubectl apply -f <dir>/<file>` per file, shell
  *   `bash <dir>/<file>` per file. Env: the image's ENV, the app's APPENV, then `-e` (sealer v0.11
  *   lets the image's ENV override APPENV, and does not export it to the commands at all);
@@ -75,7 +76,8 @@ export function planLaunch(input: LaunchInput): LaunchPlan {
 
 /** The commands that launch one app in its directory `dir`. */
 export function appCommands(app: SealerApplication, dir: string): string[] {
-  if (app.cmds !== undefined && app.cmds.length > 0) return [...app.cmds];
+  // sealer joins APPCMDS' elements with spaces into one command line (`["./run", "--ns", "x"]`).
+  if (app.cmds !== undefined && app.cmds.length > 0) return [app.cmds.join(' ')];
   const files = app.files ?? [];
   const commands =
     app.type === 'helm'

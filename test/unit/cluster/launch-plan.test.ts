@@ -16,7 +16,7 @@ function ext(over: Partial<SealerImageExtension> = {}): SealerImageExtension {
       { name: 'chart', type: 'helm', files: ['chart'], version: 'v1' },
       { name: 'web', type: 'kube', files: ['ns.yaml', 'sub/deploy.yaml'], version: 'v1', env: { LEVEL: 'app', APP_ONLY: 'w' } },
       { name: 'setup', type: 'shell', files: ['a.sh', 'b c.sh'], version: 'v1' },
-      { name: 'custom', type: 'kube', files: ['x.yaml'], version: 'v1', cmds: ['kubectl apply -k .', 'echo done'] },
+      { name: 'custom', type: 'kube', files: ['x.yaml'], version: 'v1', cmds: ['kubectl', 'apply', '-k', '.'] },
     ],
     env: { LEVEL: 'image', IMAGE_ONLY: 'i' },
     launch: { appNames: ['setup', 'web', 'chart', 'custom'] },
@@ -24,7 +24,7 @@ function ext(over: Partial<SealerImageExtension> = {}): SealerImageExtension {
   };
 }
 
-test('LAUNCH apps run in their order, each by its type in its own directory', () => {
+test('LAUNCH apps run in their order, each by its type (or its APPCMDS, one command line) in its own directory', () => {
   const plan = planLaunch({ extension: ext(), cmds: [], env: {}, rootfs: ROOTFS });
   assert.equal(plan.kind, 'apps');
   if (plan.kind !== 'apps') return;
@@ -34,7 +34,7 @@ test('LAUNCH apps run in their order, each by its type in its own directory', ()
       ['setup', `${APPS}/setup`, [`bash ${APPS}/setup/a.sh`, `bash '${APPS}/setup/b c.sh'`]],
       ['web', `${APPS}/web`, [`kubectl apply -f ${APPS}/web/ns.yaml`, `kubectl apply -f ${APPS}/web/sub/deploy.yaml`]],
       ['chart', `${APPS}/chart`, [`helm install chart ${APPS}/chart`]],
-      ['custom', `${APPS}/custom`, ['kubectl apply -k .', 'echo done']],
+      ['custom', `${APPS}/custom`, ['kubectl apply -k .']],
     ],
   );
 });
