@@ -9,6 +9,7 @@ import { nullReporter, type Reporter } from '../report/events.js';
 import { timedStep } from '../report/timed-step.js';
 import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
+import { launchAppOn } from './launch.js';
 import { type AppLaunch, planLaunch } from './launch-plan.js';
 import { clusterBase, StateKeeper } from './state.js';
 import { builtinRegistryCommand, cmdCommand, DEFAULT_REGISTRY, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
@@ -189,16 +190,13 @@ async function launchApp(ctx: Ctx, master0: ClusterHost, app: AppLaunch, ownEnv:
     ctx.reporter.emit({ type: 'log', level: 'info', text: `app ${app.app} was launched before (from ${before}); skipped (--force launches it again)` });
     return;
   }
-  await onEach(ctx, key, [master0], async (h) => {
-    for (const command of app.commands) {
-      await h.host.exec(cmdCommand(ctx.rootfs, command), {
-        cwd: app.cwd,
-        env: { ...app.env, ...ownEnv },
-        ...(ctx.req.signal ? { signal: ctx.req.signal } : {}),
-        onOutput: (_s, chunk) => ctx.reporter.emit({ type: 'log', id: key, level: 'info', text: chunk.toString('utf8') }),
-      });
-    }
-  }, { record: false });
+  await onEach(ctx, key, [master0], (h) =>
+    launchAppOn(h.host, ctx.rootfs, app, ownEnv, {
+      signal: ctx.req.signal,
+      onOutput: (chunk) => ctx.reporter.emit({ type: 'log', id: key, level: 'info', text: chunk.toString('utf8') }),
+    }),
+    { record: false },
+  );
   await ctx.state.markLaunched(app.app, ctx.req.image);
 }
 

@@ -133,6 +133,20 @@ export class StateKeeper {
     return new StateKeeper(localStatePath(stateDir, fresh.cluster), master0, state, same(remote) && same(local));
   }
 
+  /**
+   * Opens the state of a cluster an earlier run brought up, as it is (an app image's run changes
+   * only `launched`): master0's copy, else the local one. A UserError when neither exists.
+   */
+  static async existing(stateDir: string, master0: Host, cluster: string): Promise<StateKeeper> {
+    const local = await readLocalState(stateDir, cluster);
+    const remoteText = await master0
+      .exec(['cat', remoteStatePath(cluster)], { allowFailure: true })
+      .then((r) => (r.code === 0 ? r.stdout : undefined));
+    const state = parseState(remoteText) ?? local;
+    if (state === undefined) throw new UserError(`no cluster ${cluster} on ${master0.name}: bring it up with sealer run -m ... first`);
+    return new StateKeeper(localStatePath(stateDir, cluster), master0, state, false);
+  }
+
   /** Whether a step was finished (by this run or an earlier one). */
   has(key: string): boolean {
     return this.state.done.includes(key);

@@ -22,7 +22,7 @@ interface RunOptions extends DeliverFlags {
 export const runCommand = defineCommand<RunOptions>({
   name: 'run',
   summary: 'deliver a cluster image to hosts over SSH and bring the cluster up',
-  arguments: [{ name: '<image>', description: 'cluster image (pulled when not in the local store)' }],
+  arguments: [{ name: '<image>', description: 'cluster image (pulled when not in the local store); an app-installer image without -m runs onto the cluster --cluster-name names' }],
   options: [
     { flags: '-m, --masters <hosts>', description: 'master addresses: 10.0.0.2,10.0.0.3 or 10.0.0.2-10.0.0.4' },
     { flags: '-n, --nodes <hosts>', description: 'node addresses, same forms' },
@@ -42,6 +42,7 @@ export const runCommand = defineCommand<RunOptions>({
     ...REGISTRY_OPTIONS,
   ],
   examples: [
+    ['An app image onto the cluster run brought up, two of its apps', 'sealer run --cluster-name my-cluster --apps web,db my-apps:v1'],
     ['Three masters and a node, password asked for', 'sealer run -m 10.0.0.2-10.0.0.4 -n 10.0.0.5 my-app:v1'],
     ['Password from the environment (not shown in ps, unlike -p)', 'read -rs SEALER_PASSWORD && export SEALER_PASSWORD && sealer run -m 10.0.0.2 my-app:v1'],
     ['With a key, a non-root user and an env value', 'sealer run -m 10.0.0.2 -u deploy --port 2222 -i ~/.ssh/id_ed25519 -e DOMAIN=example.com my-app:v1'],
@@ -50,13 +51,18 @@ export const runCommand = defineCommand<RunOptions>({
     const { checkDistinct, envFlags, hostSpecs } = await import('../cluster-flags.js');
     const { deliverCluster } = await import('../deliver-cluster.js');
     const { parseAppsFlag } = await import('../../cluster/launch-plan.js');
-    if (!o.masters) throw new UsageError('run needs at least one master: -m ADDRESSES', 'sealer run -m 10.0.0.2 [-n 10.0.0.3] IMAGE');
+    const env = envFlags(o.env, '-e');
+    const apps = asUsage(() => parseAppsFlag(o.apps));
+    const explicit = await explicitSsh(o, reporterFor(ctx));
+    if (!o.masters) {
+      if (o.nodes) throw new UsageError('run needs at least one master: -m ADDRESSES', 'sealer run -m 10.0.0.2 [-n 10.0.0.3] IMAGE');
+      const { deliverApp } = await import('../deliver-app.js');
+      return deliverApp(ctx, o, { image: o.image, clusterName: o.clusterName, env, apps, explicit, ...(o.force ? { force: true } : {}) });
+    }
     const hosts = hostSpecs(o.masters, o.nodes);
     checkDistinct(hosts);
-    const env = envFlags(o.env, '-e');
     const cmdArgs = envFlags(o.cmdArgs, '--cmd-args');
-    const ssh = layerSsh(DEFAULT_SSH, await explicitSsh(o, reporterFor(ctx)));
-    const apps = asUsage(() => parseAppsFlag(o.apps));
+    const ssh = layerSsh(DEFAULT_SSH, explicit);
     await deliverCluster(ctx, o, { image: o.image, clusterName: o.clusterName, hosts, env, cmdArgs, ssh, ...(apps ? { apps } : {}), ...(o.force ? { force: true } : {}) });
   },
 });
