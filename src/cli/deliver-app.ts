@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { layerSsh } from '../cluster/ssh-layers.js';
 import type { SshSettings } from '../cluster/types.js';
-import { UsageError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { hostKeyOptions, sshSecrets } from './cluster-flags.js';
 import type { CommandContext } from './command.js';
 import { dataRoot, openStore, print, printJson, reporterFor } from './context.js';
@@ -40,7 +40,7 @@ export async function deliverApp(ctx: CommandContext, flags: DeliverFlags, spec:
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
     if (image.extension?.type !== 'app-installer') {
-      throw new UsageError(`${image.name} is not an app-installer image: run it with -m ADDRESSES to bring a cluster up`);
+      throw new UserError(`${image.name} is not an app-installer image: run it with -m ADDRESSES to bring a cluster up`);
     }
     const ssh = await withPassword(layerSsh(DEFAULT_SSH, state.ssh, sshSecrets(spec.explicit)), hosts);
     const res = await runAppImage({

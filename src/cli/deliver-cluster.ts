@@ -37,7 +37,7 @@ export async function deliverCluster(ctx: CommandContext, flags: DeliverFlags, s
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
     if (image.extension?.type === 'app-installer') {
-      throw new UsageError(`${image.name} is an app-installer image: it runs onto a cluster run brought up, without -m/-n (sealer run --cluster-name NAME ${spec.image})`);
+      throw new UserError(`${image.name} is an app-installer image: it runs onto a cluster run brought up, without -m/-n (sealer run --cluster-name NAME ${spec.image})`);
     }
     const res = await runCluster({
       clusterName: spec.clusterName,
