@@ -1,9 +1,30 @@
 import { UserError } from '../errors.js';
 import { shellQuote } from '../host/shell.js';
-import type { SealerApplication, SealerImageExtension } from '../image/sealer-extension.js';
 
 /** Where sealer v0.9+ keeps an image's apps, under the rootfs. */
 export const APPS_DIR = 'application/apps';
+
+/**
+ * What launching needs of an app of the image: the shape of src/image's `SealerApplication`
+ * (declared here, as src/cluster does not import src/image; that type is assignable to it).
+ */
+export interface LaunchableApp {
+  readonly name: string;
+  /** `helm`, `kube` or `shell`; undefined when APPCMDS launch it. */
+  readonly type?: string;
+  readonly files?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cmds?: readonly string[];
+}
+
+/** What launching needs of an image's `sealer.image.extension` (src/image's `SealerImageExtension` fits). */
+export interface LaunchableImage {
+  /** `kube-installer` (or undefined) or `app-installer`. */
+  readonly type?: string;
+  readonly applications?: readonly LaunchableApp[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly launch: { readonly cmds?: readonly string[]; readonly appNames?: readonly string[] };
+}
 
 /** One app as `run` launches it on master0: its commands, run one by one in `cwd` with `env`. */
 export interface AppLaunch {
@@ -26,7 +47,7 @@ export type LaunchPlan =
 /** What {@link planLaunch} needs. */
 export interface LaunchInput {
   /** The image's `sealer.image.extension`; undefined for images without it (v0.8-style). */
-  readonly extension: SealerImageExtension | undefined;
+  readonly extension: LaunchableImage | undefined;
   /** The image's v0.8-style CMDs (label `io.sealer.cluster.cmds`). */
   readonly cmds: readonly string[];
   /** `--apps a,b`: the apps to launch instead of the image's LAUNCH. */
@@ -75,7 +96,7 @@ export function planLaunch(input: LaunchInput): LaunchPlan {
 }
 
 /** The commands that launch one app in its directory `dir`. */
-export function appCommands(app: SealerApplication, dir: string): string[] {
+export function appCommands(app: LaunchableApp, dir: string): string[] {
   // sealer joins APPCMDS' elements with spaces into one command line (`["./run", "--ns", "x"]`).
   if (app.cmds !== undefined && app.cmds.length > 0) return [app.cmds.join(' ')];
   const files = app.files ?? [];
