@@ -14,7 +14,7 @@ export interface DeliverFlags extends SshFlags, RegistryFlags {
 }
 
 /** What is delivered where: `spec.ssh` is already layered (defaults, Clusterfile or state, flags). */
-export type DeliverSpec = Pick<ClusterRunRequest, 'clusterName' | 'hosts' | 'env' | 'cmdArgs' | 'plugins' | 'ssh'> & { readonly image: string };
+export type DeliverSpec = Pick<ClusterRunRequest, 'clusterName' | 'hosts' | 'env' | 'cmdArgs' | 'plugins' | 'ssh' | 'apps' | 'force'> & { readonly image: string };
 
 /**
  * Checks every input that needs no host, gets the password (SEALER_PASSWORD or the prompt) when
@@ -36,6 +36,9 @@ export async function deliverCluster(ctx: CommandContext, flags: DeliverFlags, s
   const client = lazyRegistryClient(flags, reporter, ctx.signal);
   try {
     const image = await prepareImage(store, spec.image, client.get, reporter);
+    if (image.extension?.type === 'app-installer') {
+      throw new UserError(`${image.name} is an app-installer image: it runs onto a cluster run brought up, without -m/-n (sealer run --cluster-name NAME ${spec.image})`);
+    }
     const res = await runCluster({
       clusterName: spec.clusterName,
       image: image.name,
@@ -43,6 +46,9 @@ export async function deliverCluster(ctx: CommandContext, flags: DeliverFlags, s
       manifestCache: `${image.rootfsDir}.deliver-cache`,
       compression: compression as 'auto' | 'none' | 'zstd' | 'gzip',
       cmds: image.cmds,
+      extension: image.extension,
+      ...(spec.apps ? { apps: spec.apps } : {}),
+      ...(spec.force ? { force: true } : {}),
       cmdArgs: { ...image.args, ...(spec.cmdArgs ?? {}) },
       env: { ...(spec.env ?? {}) },
       hosts: spec.hosts,

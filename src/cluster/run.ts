@@ -9,6 +9,8 @@ import { nullReporter, type Reporter } from '../report/events.js';
 import { timedStep } from '../report/timed-step.js';
 import { closeAll, connectAll } from './connect.js';
 import { deliverRootfs, type RenderedFile, renderTemplates, writeRendered } from './deliver.js';
+import { launchAppOn } from './launch.js';
+import { type AppLaunch, planLaunch } from './launch-plan.js';
 import { clusterBase, StateKeeper } from './state.js';
 import { builtinRegistryCommand, cmdCommand, DEFAULT_REGISTRY, hasScript, hostsEntryCommand, scriptCommand, sealerEnv } from './steps.js';
 import type { ClusterHost, ClusterRunRequest, ClusterRunResult, DeliveryCounters } from './types.js';
@@ -45,7 +47,8 @@ interface Ctx {
  * deliver the rootfs in parallel (verified, idempotent); render templates per host; `Originally`
  * plugins; `init.sh` on every host; `PreInit` plugins; the registry on master0 and every host
  * pointed at it; cluster init on master0; masters joined one by one, nodes in parallel (with
- * `PreJoin`/`PostJoin` when the cluster already existed); `PreGuest`; CMDs on master0 in order;
+ * `PreJoin`/`PostJoin` when the cluster already existed); `PreGuest`; the image's LAUNCH apps (or `--apps`) on master0 in order, else its
+ * CMDS/CMDs;
  * `PostInstall`. Finished steps are recorded (master0 and local) and skipped by the next run, so
  * running again resumes, and running with more hosts joins them.
  */
@@ -69,7 +72,10 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   });
   const plugins = mergePlugins(await loadPluginDir(await resolveInRoot(req.rootfsDir, 'plugins')), req.plugins ?? []);
   checkPlugins(plugins);
-  const env = { ...req.env, ...sealerEnv(req.clusterName, rootfs, req.hosts, master0Spec, registry) };
+  const ownEnv = sealerEnv(req.clusterName, rootfs, req.hosts, master0Spec, registry);
+  const env = { ...req.env, ...ownEnv };
+  // Planned before any host is touched: an unknown --apps name stops the run here.
+  const launch = planLaunch({ extension: req.extension, cmds: req.cmds, apps: req.apps, env: req.env ?? {}, rootfs });
   const rendered = new Map<string, RenderedFile[]>();
   for (const h of req.hosts) {
     rendered.set(h.ip, await renderTemplates(req.rootfsDir, manifest, { ...env, ...h.env, SEALER_HOST_IP: h.ip }));
@@ -147,8 +153,12 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
     if (existed && joining.length > 0) await pluginPhase(ctx, 'PostJoin', joining, `PostJoin:${joining.map((h) => h.ip).join(',')}`);
 
     await pluginPhase(ctx, 'PreGuest', hosts);
-    const cmdEnv = { ...env, ...req.cmdArgs };
-    for (const [i, cmd] of req.cmds.entries()) {
+    if (launch.kind === 'apps') {
+      for (const app of launch.apps) await launchApp(ctx, master0, app, ownEnv);
+    }
+    const cmds = launch.kind === 'cmds' ? launch.cmds : [];
+    const cmdEnv = { ...(launch.kind === 'cmds' ? launch.env : {}), ...env, ...req.cmdArgs };
+    for (const [i, cmd] of cmds.entries()) {
       await onEach(ctx, `cmd#${i}`, [master0], (h) =>
         h.host.exec(cmdCommand(rootfs, cmd), {
           cwd: rootfs,
@@ -165,6 +175,29 @@ export async function runCluster(req: ClusterRunRequest): Promise<ClusterRunResu
   } finally {
     await closeAll(hosts);
   }
+}
+
+/**
+ * Launches one app on master0: its commands one by one in its directory, with its env under the
+ * run's own (`SEALER_*`). An app an earlier run launched (by any image) is skipped unless `--force`;
+ * the launch is recorded in the state once all its commands succeeded.
+ */
+async function launchApp(ctx: Ctx, master0: ClusterHost, app: AppLaunch, ownEnv: Readonly<Record<string, string>>): Promise<void> {
+  const key = `app:${app.app}`;
+  const before = ctx.state.launchedBy(app.app);
+  if (before !== undefined && !ctx.req.force) {
+    ctx.skipped.push(key);
+    ctx.reporter.emit({ type: 'log', level: 'info', text: `app ${app.app} was launched before (from ${before}); skipped (--force launches it again)` });
+    return;
+  }
+  await onEach(ctx, key, [master0], (h) =>
+    launchAppOn(h.host, ctx.rootfs, app, ownEnv, {
+      signal: ctx.req.signal,
+      onOutput: (chunk) => ctx.reporter.emit({ type: 'log', id: key, level: 'info', text: chunk.toString('utf8') }),
+    }),
+    { record: false },
+  );
+  await ctx.state.markLaunched(app.app, ctx.req.image);
 }
 
 /** Runs an image script if the rootfs has it (a missing optional script is logged and skipped). */

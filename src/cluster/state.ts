@@ -13,9 +13,20 @@ export interface ClusterState {
   readonly hosts: readonly { readonly ip: string; readonly roles: readonly string[]; readonly port: number; readonly user: string }[];
   /** The cluster's SSH user and port, for hosts joined later without -u/--port (absent in older state). */
   readonly ssh?: { readonly user: string; readonly port: number };
+  /**
+   * Apps launched on the cluster (by any image), in launch order; kept across images, unlike
+   * `done`, so a re-run or another image does not install them twice (absent in older state).
+   */
+  readonly launched?: readonly LaunchedApp[];
   /** Finished step keys, in the order they finished. */
   readonly done: readonly string[];
   readonly updatedAt: string;
+}
+
+/** An app a run launched, and the image it came from. */
+export interface LaunchedApp {
+  readonly app: string;
+  readonly image: string;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
@@ -106,17 +117,55 @@ export class StateKeeper {
       .then((r) => (r.code === 0 ? r.stdout : undefined));
     const remote = parseState(remoteText);
     const done = new Set<string>();
+    const launched = new Map<string, LaunchedApp>();
     for (const s of [remote, local]) {
       if (s !== undefined && s.rootfsDigest === fresh.rootfsDigest) for (const d of s.done) done.add(d);
+      for (const a of s?.launched ?? []) if (!launched.has(a.app)) launched.set(a.app, a);
     }
-    const state: ClusterState = { version: 1, ...fresh, done: [...done], updatedAt: new Date().toISOString() };
+    const state: ClusterState = {
+      version: 1,
+      ...fresh,
+      ...(launched.size > 0 ? { launched: [...launched.values()] } : {}),
+      done: [...done],
+      updatedAt: new Date().toISOString(),
+    };
     const same = (s: ClusterState | undefined): boolean => s !== undefined && JSON.stringify({ ...s, updatedAt: '' }) === JSON.stringify({ ...state, updatedAt: '' });
     return new StateKeeper(localStatePath(stateDir, fresh.cluster), master0, state, same(remote) && same(local));
+  }
+
+  /**
+   * Opens the state of a cluster an earlier run brought up, as it is (an app image's run changes
+   * only `launched`): master0's copy, else the local one. A UserError when neither exists.
+   */
+  static async existing(stateDir: string, master0: Host, cluster: string): Promise<StateKeeper> {
+    const local = await readLocalState(stateDir, cluster);
+    const remoteText = await master0
+      .exec(['cat', remoteStatePath(cluster)], { allowFailure: true })
+      .then((r) => (r.code === 0 ? r.stdout : undefined));
+    const state = parseState(remoteText) ?? local;
+    if (state === undefined) throw new UserError(`no cluster ${cluster} on ${master0.name}: bring it up with sealer run -m ... first`);
+    return new StateKeeper(localStatePath(stateDir, cluster), master0, state, false);
   }
 
   /** Whether a step was finished (by this run or an earlier one). */
   has(key: string): boolean {
     return this.state.done.includes(key);
+  }
+
+  /** The image that launched `app` on this cluster, if any run did. */
+  launchedBy(app: string): string | undefined {
+    return this.state.launched?.find((a) => a.app === app)?.image;
+  }
+
+  /** Records that `app` was launched from `image` (replacing an older record of it). */
+  markLaunched(app: string, image: string): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      const others = (this.state.launched ?? []).filter((a) => a.app !== app);
+      this.stored = false;
+      this.state = { ...this.state, launched: [...others, { app, image }], updatedAt: new Date().toISOString() };
+      await this.flush();
+    });
+    return this.chain;
   }
 
   /** Whether a step was finished by an earlier run. */

@@ -3,6 +3,7 @@ import type { HostKeyPolicy } from '../host/known-hosts.js';
 import type { CompressionMode, StreamCompression } from '../host/stream-codec.js';
 import type { Plugin } from '../plugin/types.js';
 import type { Reporter } from '../report/events.js';
+import type { LaunchableImage } from './launch-plan.js';
 
 /** How to log in to hosts: defaults for all, overridable per host. Secrets stay in memory. */
 export interface SshSettings {
@@ -36,6 +37,12 @@ export interface ClusterRunRequest {
   readonly cmds: readonly string[];
   /** The image's ARG defaults merged with --cmd-args: exported when CMDs run. */
   readonly cmdArgs?: Readonly<Record<string, string>>;
+  /** The image's `sealer.image.extension`: its LAUNCH apps (or CMDS) replace the CMD replay. */
+  readonly extension?: LaunchableImage | undefined;
+  /** `--apps a,b`: the apps to launch instead of the image's LAUNCH. */
+  readonly apps?: readonly string[] | undefined;
+  /** `--force`: launch again the apps an earlier run launched (they are skipped otherwise). */
+  readonly force?: boolean;
   /** `-e` / Clusterfile `spec.env`: exported to scripts, plugins and CMDs, and used by `*.tmpl`. */
   readonly env?: Readonly<Record<string, string>>;
   readonly hosts: readonly ClusterHostSpec[];
