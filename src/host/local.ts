@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { killProcessGroup } from '../process-group.js';
 import { CommandHost } from './command-host.js';
 import { CommandFailedError } from './errors.js';
-import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
+import type { Command, ExecOptions, ExecResult, Host, RawExecResult } from './host.js';
 import { isReadable, OutputCollector } from './output.js';
 import { describeCommand, wrapCommand } from './shell.js';
 

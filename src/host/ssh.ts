@@ -4,7 +4,7 @@ import type { Client } from 'ssh2';
 import { nullReporter, type Reporter } from '../report/events.js';
 import { CommandHost } from './command-host.js';
 import { CommandFailedError, HostConnectError } from './errors.js';
-import type { Command, ExecOptions, ExecResult, Host, RawExecResult, UploadTreeOptions, UploadTreeResult } from './host.js';
+import type { Command, ExecOptions, ExecResult, Host, RawExecResult } from './host.js';
 import { describeCommand, tiedToSession, wrapCommand } from './shell.js';
 import { type BulkInit, execInWorker } from './ssh-bulk.js';
 import { runOnChannel } from './ssh-channel.js';
