@@ -6,11 +6,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { before, test, type TestContext } from 'node:test';
+import { before, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type CliResult, finished, sealer, startSealer } from '../support/cli.js';
 import { FakeAliyun } from '../support/fake-aliyun/index.js';
 import { tempDir } from '../support/fs-tree.js';
+import { validateImage } from '../support/validate-image.js';
 import { appContext, leftovers, liveBase, pushApp, requireLive, startHostRegistry } from './live-support.js';
 
 const run = promisify(execFile);
@@ -106,9 +107,11 @@ test('build -m cloud gives the image -m container gives; the account is empty af
   assert.deepEqual(JSON.parse(built.stdout).pushed, [{ name, digest: builtDigest }]);
   const remote = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${name}`]);
   assert.equal(`sha256:${createHash('sha256').update(remote.stdout).digest('hex')}`, builtDigest, 'the registry serves what was built');
+  await validateImage(root, name);
 
   const viaContainer = await sealer(['build', '-m', 'container', '--node-network', reg.network, ...common, '-t', 'app-cont:1', ctx], { root, timeoutMs: 300_000 });
   assert.equal(viaContainer.code, 0, viaContainer.stderr);
+  await validateImage(root, 'docker.io/library/app-cont:1');
   const pick = (imgs: { reference: string; digest?: string }[]) => imgs.map((i) => `${i.reference}@${i.digest ?? ''}`).sort();
   assert.deepEqual(pick(cloudImages), pick(JSON.parse(viaContainer.stdout).images), 'the same images');
   const layers = async (name: string): Promise<string[]> =>

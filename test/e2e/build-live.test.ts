@@ -9,6 +9,7 @@ import { tempDir } from '../support/fs-tree.js';
 import { startHosts } from '../support/hosts.js';
 import { startRegistry } from '../support/registry.js';
 import { startStallingRegistry } from '../support/stalling-registry.js';
+import { validateImage } from '../support/validate-image.js';
 import { extractImage } from './collect-support.js';
 import { appContext, leftovers, liveBase, pushApp, requireLive, startHostRegistry } from './live-support.js';
 
@@ -58,6 +59,7 @@ test('build -m local: the image a CMD started is harvested at the digest that ra
   assert.ok(found, built.stdout);
   assert.equal(found.digest, digest, 'pinned to the digest that ran');
   assert.ok(found.sources.some((s) => s.startsWith('pod default/app-')), `sources: ${found.sources.join(', ')}`);
+  await validateImage(root, 'docker.io/library/app-local:1');
   assert.equal(await servedDigest(t, 'app-local:1', 'test/app:1'), digest, 'a stock registry serves it from the image tree');
   const inspected = JSON.parse((await sealer(['inspect', 'app-local:1'], { root })).stdout).platforms[0];
   assert.deepEqual(inspected.cmds, ['kubectl apply --validate=false -f etc/app.yaml', 'echo second'], 'CMDs recorded in order');
@@ -107,6 +109,7 @@ test('build -m container: node containers, nested dockerd, the image harvested a
   assert.equal(found.digest, digest);
   assert.ok(found.sources.some((s) => s.startsWith('runtime docker container')), `the nested dockerd ran it: ${found.sources.join(', ')}`);
   assert.equal(await servedDigest(t, 'app-cont:1', 'test/capp:1'), digest);
+  await validateImage(root, 'docker.io/library/app-cont:1');
   assert.deepEqual(await leftovers(root), []);
 
   // A failure at commit: the image ran, but the build host may not fetch it over plain HTTP.
