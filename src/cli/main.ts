@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { CommanderError } from 'commander';
 import { describeError, InternalError, UsageError, UserError } from '../errors.js';
 import { stopProgress } from './context.js';
-import { makeProgram } from './program.js';
+import { makeProgram } from './make-program.js';
 import { sanitize } from './render/sanitize.js';
 
 /**
@@ -42,7 +42,7 @@ for (const sig of Object.keys(SIGNAL_EXIT) as StopSignal[]) {
   });
 }
 
-const program = makeProgram(interrupt.signal);
+const program = await makeProgram(interrupt.signal, process.argv);
 
 // Nothing sealer writes under its data root may be group- or world-writable, whatever umask
 // it was started with (docker's daemon does the same): root later deploys from that store.

@@ -67,21 +67,28 @@ describe('start-up loads only what the command needs', () => {
     assert.deepEqual(loaded.packages, ['commander']);
     assert.ok(loaded.sources.includes('cli/main.js'), `the log saw the CLI start: ${loaded.sources.join(', ')}`);
     assert.deepEqual(inSeams(loaded, [...COMMAND_SEAMS, 'image', 'cluster/run.js']), []);
-    // Only the CLI, the shared errors and the settings that flag defaults and help text show.
+    // Only the CLI and the shared errors: no command's definition (their flag defaults and help
+    // text need cluster and cloud settings), only the list of their loaders.
     assert.deepEqual(
       loaded.sources.filter((s) => !s.startsWith('cli/')),
-      ['cluster/ssh-layers.js', 'errors.js', 'infra/cloud/settings.js'],
+      ['errors.js'],
+    );
+    assert.deepEqual(
+      loaded.sources.filter((s) => s.startsWith('cli/commands/')),
+      ['cli/commands/loaders.js'],
     );
   });
 
-  test('sealer --help lists every command and loads what --version does', async (t) => {
+  test('sealer --help lists every command, loading their definitions and no library or command code', async (t) => {
     const version = await loadedBy(t, ['--version']);
     const { res, loaded } = await loadedBy(t, ['--help']);
     assert.equal(res.code, 0, res.stderr);
     for (const cmd of ['build', 'images', 'save', 'load', 'pull', 'push', 'login', 'manifest', 'run', 'apply', 'prune']) {
       assert.match(res.stdout, new RegExp(`^  ${cmd}\\b`, 'm'), `--help lists ${cmd}`);
     }
-    assert.deepEqual(loaded, version.loaded);
+    assert.deepEqual(loaded.packages, version.loaded.packages);
+    assert.deepEqual(inSeams(loaded, [...COMMAND_SEAMS, 'image', 'cluster/run.js']), []);
+    assert.ok(loaded.sources.includes('cli/commands/build.js') && loaded.sources.includes('cli/commands/index.js'), loaded.sources.join(', '));
   });
 
   test('sealer images on an empty store loads the store and nothing of other commands', async (t) => {
@@ -96,6 +103,11 @@ describe('start-up loads only what the command needs', () => {
       assert.deepEqual(loaded.packages, ['commander', ...locks], pass);
       assert.ok(loaded.sources.includes('image/layout-store.js'), `${pass}: the log saw the store open`);
       assert.deepEqual(inSeams(loaded, COMMAND_SEAMS), [], pass);
+      assert.deepEqual(
+        loaded.sources.filter((s) => s.startsWith('cli/commands/')),
+        ['cli/commands/images.js', 'cli/commands/loaders.js'],
+        `${pass}: no other command's definition`,
+      );
       assert.deepEqual(
         loaded.sources.filter((s) => /^image\/(archive|manifest-list|remove|registry)/.test(s)),
         [],
